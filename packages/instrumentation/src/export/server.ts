@@ -1,0 +1,70 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathnameOf, type NodeHandler } from '../http/middleware.js';
+
+export interface MetricsServer {
+  /** Settles when the server listens; rejects with an error naming the port if it cannot. */
+  ready: Promise<void>;
+  /** `http://host:port/path` once listening. */
+  url(): string | undefined;
+  close(): Promise<void>;
+}
+
+function formatUrl(address: AddressInfo, path: string): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}${path}`;
+}
+
+/**
+ * The metrics endpoint on a port of its own. It is unref'd so that it never keeps the process
+ * alive once the app's own server is gone.
+ */
+export function startMetricsServer(
+  options: { host: string; port: number; path: string },
+  handler: NodeHandler,
+): MetricsServer {
+  const { host, port, path } = options;
+  const server: Server = createServer((req, res) => {
+    if (pathnameOf(req.url) !== path) {
+      res.statusCode = 404;
+      res.end();
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405;
+      res.setHeader('Allow', 'GET, HEAD');
+      res.end();
+    } else {
+      handler(req, res);
+    }
+  });
+  server.unref();
+
+  const ready = new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        new Error(
+          `express-otel-metrics: the metrics endpoint cannot listen on ${host}:${port} (${err.code ?? err.message}); ` +
+            `set the endpoint.port option or OTEL_EXPORTER_PROMETHEUS_PORT to a free port, ` +
+            `or endpoint.mode to 'app' to serve metrics on the app itself`,
+          { cause: err },
+        ),
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return {
+    ready,
+    url: () => {
+      const address = server.address();
+      return address !== null && typeof address === 'object' ? formatUrl(address, path) : undefined;
+    },
+    // Waiting for `ready` first means a close during startup still closes the socket once bound.
+    close: () => (closing ??= ready.then(close, () => undefined)),
+  };
+}

@@ -1,0 +1,92 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Counter, Histogram } from '@opentelemetry/api';
+import type { ExpressRequestFields } from '../internal-types.js';
+import { LABELS } from '../names.js';
+import type { Reporter } from '../report.js';
+import { methodLabel, statusLabel } from './labels.js';
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+export interface RequestMiddlewareDeps {
+  latency: Histogram;
+  count: Counter;
+  resolveEndpoint: (req: ExpressRequestFields) => string;
+  excludePaths: ReadonlyArray<string | RegExp>;
+  /** Serve the exposition at this path of the app (the `'app'` endpoint mode). */
+  metrics?: { path: string; handler: NodeHandler };
+  report: Reporter;
+  /** False after shutdown: the middleware then only passes requests on. */
+  isActive: () => boolean;
+}
+
+/** The path of a request target, without the query string. */
+export function pathnameOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>): boolean {
+  for (const p of excludePaths) {
+    if (typeof p === 'string' ? p === path : p.test(path)) return true;
+  }
+  return false;
+}
+
+/**
+ * The middleware that times every request. It is placed first in the app's stack, so it sees
+ * requests to routes declared before and after `registerMetrics`, and it only listens: it never
+ * touches the request or the response, and nothing it does can throw into the app.
+ */
+export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware {
+  const { latency, count, resolveEndpoint, excludePaths, metrics, report, isActive } = deps;
+
+  function track(req: IncomingMessage, res: ServerResponse): void {
+    const start = performance.now();
+    let recorded = false;
+    const done = (): void => {
+      if (recorded) return;
+      recorded = true;
+      try {
+        const seconds = (performance.now() - start) / 1000;
+        const method = methodLabel(req.method);
+        const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
+        // 'close' before 'finish' means the client went away before the response was complete.
+        const status = statusLabel(res.statusCode, !res.writableFinished);
+        latency.record(seconds, { [LABELS.method]: method, [LABELS.endpoint]: endpoint });
+        count.add(1, {
+          [LABELS.method]: method,
+          [LABELS.endpoint]: endpoint,
+          [LABELS.httpStatus]: status,
+        });
+      } catch (err) {
+        report('record', 'could not record a request', err);
+      }
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
+  return function expressOtelMetrics(req, res, next) {
+    if (!isActive()) {
+      next();
+      return;
+    }
+    try {
+      const path = pathnameOf(req.url);
+      if (metrics !== undefined && path === metrics.path) {
+        if (req.method === 'GET' || req.method === 'HEAD') {
+          metrics.handler(req, res);
+          return;
+        }
+      } else if (!isExcluded(path, excludePaths)) {
+        track(req, res);
+      }
+    } catch (err) {
+      report('middleware', 'could not start measuring a request', err);
+    }
+    next();
+  };
+}

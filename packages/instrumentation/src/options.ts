@@ -1,0 +1,186 @@
+/** Public options of {@link registerMetrics}, their defaults, and their validation. */
+
+/** Latency buckets in seconds; the seed's, so its dashboards keep working. */
+export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** The Prometheus default port of OpenTelemetry's exporter (Prometheus' port allocation list). */
+export const DEFAULT_METRICS_PORT = 9464;
+
+/**
+ * All interfaces, because Prometheus scrapes from another host or container; an app in a
+ * container that listened on loopback only would be unreachable.
+ */
+export const DEFAULT_METRICS_HOST = '0.0.0.0';
+
+export const DEFAULT_METRICS_PATH = '/metrics';
+
+/** Where the Prometheus exposition is served. */
+export interface EndpointOptions {
+  /**
+   * `'port'`: a server of its own on `host`:`port`. `'app'`: on the Express app itself, at `path`
+   * (requests to it are not counted). `'none'`: nowhere; read it with `scrape()` or mount `handler`.
+   * @default 'port'
+   */
+  mode?: 'port' | 'app' | 'none';
+  /**
+   * Port of the metrics server (`0` picks a free one; see `url` on the handle).
+   * @default Number(process.env.OTEL_EXPORTER_PROMETHEUS_PORT) or 9464
+   */
+  port?: number;
+  /**
+   * Interface of the metrics server.
+   * @default process.env.OTEL_EXPORTER_PROMETHEUS_HOST or '0.0.0.0'
+   */
+  host?: string;
+  /**
+   * Path of the exposition, on the metrics server or on the app.
+   * @default '/metrics'
+   */
+  path?: string;
+}
+
+/** Options of {@link registerMetrics}. */
+export interface RegisterMetricsOptions {
+  /**
+   * The `version` label of `app_version_info`.
+   * @default 'unknown'
+   */
+  appVersion?: string;
+  /**
+   * The `config` label of `app_version_info` (the deploy environment, as in the seed).
+   * @default 'unknown'
+   */
+  appConfig?: string;
+  /**
+   * Upper bounds, in seconds, of the `app_request_latency_seconds` buckets; strictly increasing.
+   * @default DEFAULT_LATENCY_BUCKETS (0.005 ... 10)
+   */
+  latencyBuckets?: readonly number[];
+  /**
+   * Request paths that are not measured (health checks): a string matches the path exactly
+   * (without the query string), a RegExp is tested against it.
+   * @default []
+   */
+  excludePaths?: ReadonlyArray<string | RegExp>;
+  /**
+   * Where the exposition is served.
+   * @default { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' }
+   */
+  endpoint?: EndpointOptions;
+  /**
+   * Emit `target_info` with the resource attributes (service name, SDK version).
+   * @default false
+   */
+  targetInfo?: boolean;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series.
+   * @default false
+   */
+  scopeInfo?: boolean;
+}
+
+/** The options after defaults and validation; what the rest of the package reads. */
+export interface ResolvedOptions {
+  appVersion: string;
+  appConfig: string;
+  latencyBuckets: readonly number[];
+  excludePaths: ReadonlyArray<string | RegExp>;
+  endpoint: Required<EndpointOptions>;
+  targetInfo: boolean;
+  scopeInfo: boolean;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function fail(option: string, expected: string, got: unknown): never {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  throw new TypeError(`express-otel-metrics: option \`${option}\` must be ${expected}, got ${shown}`);
+}
+
+function checkString(option: string, value: unknown): string {
+  if (typeof value !== 'string') fail(option, 'a string', value);
+  return value;
+}
+
+function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(option, 'a boolean', value);
+  return value;
+}
+
+function checkPort(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    fail(option, 'an integer port from 0 to 65535', value);
+  }
+  return value;
+}
+
+function checkBuckets(value: unknown): readonly number[] {
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (b, i) =>
+        typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
+    );
+  if (!ok) fail('latencyBuckets', 'a non-empty, strictly increasing array of finite numbers', value);
+  return [...(value as number[])];
+}
+
+function checkExcludePaths(value: unknown): ReadonlyArray<string | RegExp> {
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string' || p instanceof RegExp)) {
+    fail('excludePaths', 'an array of strings and RegExps', value);
+  }
+  return [...(value as Array<string | RegExp>)];
+}
+
+function envPort(env: Env): number | undefined {
+  const raw = env.OTEL_EXPORTER_PROMETHEUS_PORT;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(
+      `express-otel-metrics: OTEL_EXPORTER_PROMETHEUS_PORT must be an integer port from 0 to 65535, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return port;
+}
+
+function resolveEndpoint(value: unknown, env: Env): Required<EndpointOptions> {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null) fail('endpoint', 'an object', value);
+  const e = value as EndpointOptions;
+  const mode = e.mode ?? 'port';
+  if (mode !== 'port' && mode !== 'app' && mode !== 'none') {
+    fail('endpoint.mode', "'port', 'app' or 'none'", mode);
+  }
+  const path = checkString('endpoint.path', e.path ?? DEFAULT_METRICS_PATH);
+  if (!path.startsWith('/')) fail('endpoint.path', "a path starting with '/'", path);
+  const envHost = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim();
+  return {
+    mode,
+    port: checkPort('endpoint.port', e.port ?? envPort(env) ?? DEFAULT_METRICS_PORT),
+    host: checkString('endpoint.host', e.host ?? (envHost || DEFAULT_METRICS_HOST)),
+    path,
+  };
+}
+
+/**
+ * Merges the defaults once and validates once, so that a wrong option fails at setup with a
+ * TypeError naming it, never later on the request path.
+ */
+export function resolveOptions(options: unknown, env: Env = process.env): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const o = options as RegisterMetricsOptions;
+  return {
+    appVersion: checkString('appVersion', o.appVersion ?? 'unknown'),
+    appConfig: checkString('appConfig', o.appConfig ?? 'unknown'),
+    latencyBuckets: checkBuckets(o.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS),
+    excludePaths: checkExcludePaths(o.excludePaths ?? []),
+    endpoint: resolveEndpoint(o.endpoint, env),
+    targetInfo: checkBoolean('targetInfo', o.targetInfo ?? false),
+    scopeInfo: checkBoolean('scopeInfo', o.scopeInfo ?? false),
+  };
+}

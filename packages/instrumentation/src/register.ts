@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Express } from 'express';
+import { COLLECTORS } from './collectors/index.js';
+import { createExposition } from './export/exposition.js';
+import { startMetricsServer, type MetricsServer } from './export/server.js';
+import { createRequestMiddleware } from './http/middleware.js';
+import { createRouteResolver } from './http/route-template.js';
+import { isExpressApp, routerOf, type ExpressApp } from './internal-types.js';
+import { INSTRUMENTS, METER_NAME } from './names.js';
+import { resolveOptions, type RegisterMetricsOptions } from './options.js';
+import { createReporter } from './report.js';
+import { createViews } from './views.js';
+
+/** What `registerMetrics` returns. */
+export interface MetricsHandle {
+  /**
+   * Settles when the metrics endpoint listens (at once in the `'app'` and `'none'` modes); rejects
+   * with an error naming the port if it cannot. The app keeps serving either way.
+   */
+  readonly ready: Promise<void>;
+  /** The exposition's URL once the endpoint listens on its own port; otherwise undefined. */
+  readonly url: string | undefined;
+  /** The provider the package records into; one per call, never shared. */
+  readonly meterProvider: MeterProvider;
+  /** Answers a scrape; mount it where you like (`app.get('/metrics', handle.handler)`). */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The current exposition text, in-process (for tests). */
+  scrape(): Promise<string>;
+  /**
+   * Stops measuring, closes the endpoint and shuts the provider down. Safe to call twice; the
+   * middleware stays in the app as a pass-through.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Moves the layer of `middleware` to the front, so it times requests to every route. */
+function installFirst(app: ExpressApp, middleware: unknown): void {
+  app.use(middleware);
+  const stack = routerOf(app)?.stack;
+  if (stack === undefined) return;
+  const index = stack.findIndex((layer) => layer.handle === middleware);
+  if (index > 0) stack.unshift(...stack.splice(index, 1));
+}
+
+/**
+ * Instruments an Express app: request latency and counts by route template, the app's version,
+ * and a Prometheus endpoint (by default on port 9464, apart from the app).
+ */
+export function registerMetrics(app: Express, options?: RegisterMetricsOptions): MetricsHandle {
+  if (!isExpressApp(app)) {
+    throw new TypeError('express-otel-metrics: `app` must be an Express 4 or 5 application');
+  }
+  const resolved = resolveOptions(options);
+  const report = createReporter();
+
+  const reader = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [reader], views: createViews(resolved) });
+  const meter = meterProvider.getMeter(METER_NAME);
+  const exposition = createExposition(reader, resolved, report);
+
+  const stopCollectors: Array<() => void> = [];
+  for (const collector of COLLECTORS) {
+    try {
+      stopCollectors.push(collector.start(meter, resolved));
+    } catch (err) {
+      report(`collector:${collector.name}`, `the ${collector.name} collector failed to start`, err);
+    }
+  }
+
+  let active = true;
+  const { endpoint } = resolved;
+  const mountedMetrics =
+    endpoint.mode === 'app' ? { path: endpoint.path, handler: exposition.handler } : undefined;
+  installFirst(
+    app,
+    createRequestMiddleware({
+      latency: meter.createHistogram(INSTRUMENTS.requestLatency, {
+        description: 'Application request latency.',
+        unit: 's',
+      }),
+      count: meter.createCounter(INSTRUMENTS.requestCount, {
+        description: 'Application request count.',
+      }),
+      resolveEndpoint: createRouteResolver(app),
+      excludePaths: resolved.excludePaths,
+      ...(mountedMetrics && { metrics: mountedMetrics }),
+      report,
+      isActive: () => active,
+    }),
+  );
+
+  let server: MetricsServer | undefined;
+  if (endpoint.mode === 'port') {
+    server = startMetricsServer(endpoint, exposition.handler);
+  }
+  const ready = server?.ready ?? Promise.resolve();
+  // A failed listen must not become an unhandled rejection that ends the app; it is written once
+  // to stderr and still rejects `ready` for whoever awaits it.
+  ready.catch((err: Error) => process.emitWarning(err.message, 'ExpressOtelMetricsWarning'));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ready,
+    get url() {
+      return server?.url();
+    },
+    meterProvider,
+    handler: exposition.handler,
+    scrape: () => exposition.text(),
+    shutdown: () =>
+      (stopping ??= (async () => {
+        active = false;
+        for (const stop of stopCollectors) stop();
+        await Promise.all([server?.close(), meterProvider.shutdown()]);
+      })()),
+  };
+}

@@ -1,0 +1,16 @@
+import { diag } from '@opentelemetry/api';
+
+/**
+ * Reports a failure inside the package through OpenTelemetry's `diag`, once per `key`, so a fault
+ * hit on every request neither floods the log nor goes unseen.
+ */
+export function createReporter(): (key: string, message: string, err?: unknown) => void {
+  const seen = new Set<string>();
+  return (key, message, err) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    diag.error(`express-otel-metrics: ${message}`, err);
+  };
+}
+
+export type Reporter = ReturnType<typeof createReporter>;
