@@ -96,7 +96,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 function fail(option: string, expected: string, got: unknown): never {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
-  throw new TypeError(`express-otel-metrics: option \`${option}\` must be ${expected}, got ${shown}`);
+  throw new TypeError(
+    `express-otel-metrics: option \`${option}\` must be ${expected}, got ${shown}`,
+  );
 }
 
 function checkString(option: string, value: unknown): string {
@@ -124,7 +126,8 @@ function checkBuckets(value: unknown): readonly number[] {
       (b, i) =>
         typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
     );
-  if (!ok) fail('latencyBuckets', 'a non-empty, strictly increasing array of finite numbers', value);
+  if (!ok)
+    fail('latencyBuckets', 'a non-empty, strictly increasing array of finite numbers', value);
   return [...(value as number[])];
 }
 

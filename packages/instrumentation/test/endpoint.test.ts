@@ -8,7 +8,7 @@ import { labelValues, samplesOf, valueOf } from './helpers/exposition';
 import { get, send } from './helpers/request';
 import { until } from './helpers/wait';
 
-const newApp = express as unknown as () => Express;
+const newApp = express;
 
 function appWithRoute(): Express {
   const app = newApp();
@@ -49,14 +49,18 @@ describe('the metrics endpoint on its own port', () => {
     );
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(valueOf(reply.body, 'app_request_count_total', { endpoint: '/', http_status: '200' })).toBe(1);
+    expect(
+      valueOf(reply.body, 'app_request_count_total', { endpoint: '/', http_status: '200' }),
+    ).toBe(1);
     expect((await get(base, '/other')).status).toBe(404);
     expect((await send(base, 'POST', '/metrics')).status).toBe(405);
     const head = await send(base, 'HEAD', '/metrics');
     expect(head.status).toBe(200);
     expect(head.body).toBe('');
     // Scrapes of the separate port are not requests to the app.
-    expect(labelValues(await metrics.scrape(), 'app_request_count_total', 'endpoint')).toEqual(['/']);
+    expect(labelValues(await metrics.scrape(), 'app_request_count_total', 'endpoint')).toEqual([
+      '/',
+    ]);
   });
 
   it('takes port and host from OTEL_EXPORTER_PROMETHEUS_PORT / _HOST when the options do not', async () => {

@@ -7,7 +7,7 @@ import { samplesOf, valueOf } from './helpers/exposition';
 import { get } from './helpers/request';
 import { until } from './helpers/wait';
 
-const newApp = express as unknown as () => Express;
+const newApp = express;
 
 function appWithRoute(body: string): Express {
   const app = newApp();
@@ -33,7 +33,10 @@ describe('lifecycle', () => {
       await get(rb.url, '/');
       await get(rb.url, '/');
       const count = (t: string): number => valueOf(t, 'app_request_count_total', { endpoint: '/' });
-      const ta = await until(() => ma.scrape(), (t) => t.includes('app_request_count_total{'));
+      const ta = await until(
+        () => ma.scrape(),
+        (t) => t.includes('app_request_count_total{'),
+      );
       const tb = await until(
         () => mb.scrape(),
         (t) => t.includes('app_request_count_total{') && count(t) === 2,
@@ -45,7 +48,10 @@ describe('lifecycle', () => {
       // The same app registered twice is two independent measurements, not an error.
       const again = registerMetrics(a, { endpoint: { mode: 'none' } });
       await get(ra.url, '/');
-      const t2 = await until(() => again.scrape(), (t) => t.includes('app_request_count_total{'));
+      const t2 = await until(
+        () => again.scrape(),
+        (t) => t.includes('app_request_count_total{'),
+      );
       expect(count(t2)).toBe(1);
       await again.shutdown();
     } finally {
@@ -74,7 +80,9 @@ describe('lifecycle', () => {
   });
 
   it('shuts down cleanly while the endpoint is still starting', async () => {
-    const metrics = registerMetrics(appWithRoute('x'), { endpoint: { host: '127.0.0.1', port: 0 } });
+    const metrics = registerMetrics(appWithRoute('x'), {
+      endpoint: { host: '127.0.0.1', port: 0 },
+    });
     await metrics.shutdown();
     await metrics.ready;
     await expect(fetch(metrics.url ?? 'http://127.0.0.1:1/')).rejects.toThrow();
@@ -90,7 +98,9 @@ describe('lifecycle', () => {
     try {
       const text = await metrics.scrape();
       expect(samplesOf(text, 'target_info')).toHaveLength(1);
-      expect(valueOf(text, 'app_version_info', { otel_scope_name: 'express-otel-metrics' })).toBe(1);
+      expect(valueOf(text, 'app_version_info', { otel_scope_name: 'express-otel-metrics' })).toBe(
+        1,
+      );
     } finally {
       await metrics.shutdown();
     }

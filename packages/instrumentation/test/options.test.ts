@@ -29,23 +29,43 @@ describe('options', () => {
   it('prefers options over the environment, and the environment over defaults', () => {
     const env = { OTEL_EXPORTER_PROMETHEUS_PORT: '9999', OTEL_EXPORTER_PROMETHEUS_HOST: '::1' };
     expect(resolveOptions({}, env).endpoint).toMatchObject({ port: 9999, host: '::1' });
-    expect(resolveOptions({ endpoint: { port: 1234, host: 'localhost' } }, env).endpoint).toMatchObject(
-      { port: 1234, host: 'localhost' },
-    );
+    expect(
+      resolveOptions({ endpoint: { port: 1234, host: 'localhost' } }, env).endpoint,
+    ).toMatchObject({ port: 1234, host: 'localhost' });
   });
 
   it.each<[string, unknown, RegExp]>([
     ['appVersion', { appVersion: 3 }, /`appVersion` must be a string, got 3/],
     ['appConfig', { appConfig: 42 }, /`appConfig` must be a string, got 42/],
-    ['latencyBuckets order', { latencyBuckets: [1, 0.5] }, /`latencyBuckets` must be a non-empty, strictly increasing/],
+    [
+      'latencyBuckets order',
+      { latencyBuckets: [1, 0.5] },
+      /`latencyBuckets` must be a non-empty, strictly increasing/,
+    ],
     ['latencyBuckets empty', { latencyBuckets: [] }, /`latencyBuckets`/],
     ['latencyBuckets NaN', { latencyBuckets: [0.1, NaN] }, /`latencyBuckets`/],
-    ['excludePaths', { excludePaths: '/healthz' }, /`excludePaths` must be an array of strings and RegExps/],
+    [
+      'excludePaths',
+      { excludePaths: '/healthz' },
+      /`excludePaths` must be an array of strings and RegExps/,
+    ],
     ['endpoint', { endpoint: 9464 }, /`endpoint` must be an object, got 9464/],
-    ['endpoint.mode', { endpoint: { mode: 'sidecar' } }, /`endpoint.mode` must be 'port', 'app' or 'none', got "sidecar"/],
-    ['endpoint.port', { endpoint: { port: 70000 } }, /`endpoint.port` must be an integer port from 0 to 65535, got 70000/],
+    [
+      'endpoint.mode',
+      { endpoint: { mode: 'sidecar' } },
+      /`endpoint.mode` must be 'port', 'app' or 'none', got "sidecar"/,
+    ],
+    [
+      'endpoint.port',
+      { endpoint: { port: 70000 } },
+      /`endpoint.port` must be an integer port from 0 to 65535, got 70000/,
+    ],
     ['endpoint.port string', { endpoint: { port: '9464' } }, /`endpoint.port`.*got "9464"/],
-    ['endpoint.path', { endpoint: { path: 'metrics' } }, /`endpoint.path` must be a path starting with '\/', got "metrics"/],
+    [
+      'endpoint.path',
+      { endpoint: { path: 'metrics' } },
+      /`endpoint.path` must be a path starting with '\/', got "metrics"/,
+    ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
     ['options', 'fast', /`options` must be an object, got "fast"/],
   ])('rejects a wrong %s with a TypeError naming it', (_name, options, message) => {
@@ -60,15 +80,17 @@ describe('options', () => {
   });
 
   it('checks the app and the options before touching either', () => {
-    expect(() => registerMetrics({} as Express)).toThrow(/`app` must be an Express 4 or 5 application/);
-    const app = (express as unknown as () => Express)();
+    expect(() => registerMetrics({} as Express)).toThrow(
+      /`app` must be an Express 4 or 5 application/,
+    );
+    const app = express();
     expect(() => registerMetrics(app, { endpoint: { mode: 'none', port: -1 } })).toThrow(TypeError);
     // Nothing was installed by the failed call.
     expect((app as unknown as { router: { stack: unknown[] } }).router.stack).toHaveLength(0);
   });
 
   it('uses custom latency buckets', async () => {
-    const app = (express as unknown as () => Express)();
+    const app = express();
     const metrics = registerMetrics(app, { latencyBuckets: [0.5, 2], endpoint: { mode: 'none' } });
     const running = await listen(app);
     try {

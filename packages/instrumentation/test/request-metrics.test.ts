@@ -133,8 +133,21 @@ describe.each(FLAVOURS)('request metrics on %s', (flavour, express) => {
     const labels = { method: 'GET', endpoint: '/slow' };
     const buckets = samplesOf(text, `${LATENCY}_bucket`, labels);
     expect(buckets.map((b) => b.labels.le)).toEqual([
-      '0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5',
-      '7.5', '10', '+Inf',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.075',
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '2.5',
+      '5',
+      '7.5',
+      '10',
+      '+Inf',
     ]);
     for (let i = 1; i < buckets.length; i++) {
       expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
@@ -158,7 +171,9 @@ describe.each(FLAVOURS)('request metrics on %s', (flavour, express) => {
     }
     const text = await scrapeAfter(n);
     expect(labelValues(text, COUNT, 'endpoint')).toEqual(['<unmatched>']);
-    expect(valueOf(text, COUNT, { method: 'GET', endpoint: '<unmatched>', http_status: '404' })).toBe(n);
+    expect(
+      valueOf(text, COUNT, { method: 'GET', endpoint: '<unmatched>', http_status: '404' }),
+    ).toBe(n);
     expect(samplesOf(text, `${LATENCY}_count`)).toHaveLength(1);
   });
 
@@ -168,9 +183,15 @@ describe.each(FLAVOURS)('request metrics on %s', (flavour, express) => {
     expect((await send(running.url, 'HEAD', '/users/1')).status).toBe(200);
     expect((await send(running.url, 'QUERY', '/')).status).toBe(404);
     const text = await scrapeAfter(4);
-    expect(valueOf(text, COUNT, { method: '_OTHER', endpoint: '<unmatched>', http_status: '404' })).toBe(2);
-    expect(valueOf(text, COUNT, { method: 'HEAD', endpoint: '/users/:id', http_status: '200' })).toBe(1);
-    expect(valueOf(text, COUNT, { method: 'QUERY', endpoint: '<unmatched>', http_status: '404' })).toBe(1);
+    expect(
+      valueOf(text, COUNT, { method: '_OTHER', endpoint: '<unmatched>', http_status: '404' }),
+    ).toBe(2);
+    expect(
+      valueOf(text, COUNT, { method: 'HEAD', endpoint: '/users/:id', http_status: '200' }),
+    ).toBe(1);
+    expect(
+      valueOf(text, COUNT, { method: 'QUERY', endpoint: '<unmatched>', http_status: '404' }),
+    ).toBe(1);
     expect(labelValues(text, COUNT, 'method')).toEqual(['HEAD', 'QUERY', '_OTHER']);
   });
 

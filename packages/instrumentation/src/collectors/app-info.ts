@@ -6,7 +6,7 @@ export const appInfoCollector: Collector = {
   name: 'app-info',
   start(meter, options) {
     const gauge = meter.createObservableGauge(INSTRUMENTS.versionInfo, {
-      description: "Application version and config; always 1.",
+      description: 'Application version and config; always 1.',
     });
     const attributes = { [LABELS.version]: options.appVersion, [LABELS.config]: options.appConfig };
     const callback = (result: { observe(value: number, attrs: typeof attributes): void }): void => {

@@ -44,7 +44,7 @@ export function express4MountPath(
   src = src.slice(0, src.length - suffix.length);
   let out = '';
   let k = 0;
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     if (src.startsWith(E4_PARAM, i)) {
       const key = keys[k++];
       if (key === undefined) return undefined;

@@ -1,15 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-
-type ExpressModule = (() => Express) & { Router: () => Express };
+import express4 from 'express4';
+import express5 from 'express5';
 
 /** Both supported Express majors, installed side by side as `express4` and `express5`. */
-export const FLAVOURS: ReadonlyArray<[string, ExpressModule]> = [
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ['Express 4', require('express4') as ExpressModule],
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ['Express 5', require('express5') as ExpressModule],
+export const FLAVOURS: ReadonlyArray<[string, typeof express5]> = [
+  ['Express 4', express4],
+  ['Express 5', express5],
 ];
 
 export interface Running {

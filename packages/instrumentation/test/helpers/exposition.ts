@@ -27,7 +27,11 @@ export function parseExposition(text: string): Sample[] {
 }
 
 /** The samples of one series name whose labels include `labels`. */
-export function samplesOf(text: string, name: string, labels: Record<string, string> = {}): Sample[] {
+export function samplesOf(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Sample[] {
   return parseExposition(text).filter(
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );

@@ -12,7 +12,10 @@ export function findPromtool(): string | undefined {
 }
 
 /** Runs `promtool check metrics` on the exposition; its output lists every problem found. */
-export function checkMetrics(promtool: string, exposition: string): { status: number | null; output: string } {
+export function checkMetrics(
+  promtool: string,
+  exposition: string,
+): { status: number | null; output: string } {
   const r = spawnSync(promtool, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }

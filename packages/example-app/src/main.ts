@@ -1,0 +1,28 @@
+import { createApp } from './app.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const { app, metrics } = createApp();
+
+metrics.ready.then(
+  () => console.log(`metrics on ${metrics.url ?? 'the app'}`),
+  // The app keeps serving without its metrics endpoint; the reason was already printed.
+  () => undefined,
+);
+
+const server = app.listen(port, () => {
+  console.log(`example app on http://localhost:${port}`);
+});
+
+function stop(): void {
+  server.close();
+  server.closeAllConnections();
+  metrics.shutdown().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

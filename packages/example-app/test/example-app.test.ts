@@ -1,0 +1,137 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApp } from '../src/app';
+
+async function text(url: string): Promise<{ status: number; body: string; type: string | null }> {
+  const res = await fetch(url, { headers: { connection: 'close' } });
+  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+}
+
+/** The value of the sample written exactly as `series` (name and labels, in exposition order). */
+function sample(exposition: string, series: string): number | undefined {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const ROUTES: Array<[string, number, string]> = [
+  ['/', 200, '/'],
+  ['/users/42', 200, '/users/:id'],
+  ['/api/orders/7/items/3', 200, '/api/orders/:orderId/items/:itemId'],
+  ['/error', 500, '/error'],
+  ['/slow?ms=30', 200, '/slow'],
+];
+
+describe('the example app', () => {
+  it('answers its routes and exports one count per route with the right labels', async () => {
+    const { app, metrics } = createApp({ endpoint: { host: '127.0.0.1', port: 0 } });
+    await metrics.ready;
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect((await text(`${base}/`)).body).toBe('Test');
+      expect(JSON.parse((await text(`${base}/api/orders/7/items/3`)).body)).toEqual({
+        orderId: '7',
+        itemId: '3',
+      });
+      for (const [path, status] of ROUTES.filter(
+        ([p]) => p !== '/api/orders/7/items/3' && p !== '/',
+      )) {
+        expect((await text(`${base}${path}`)).status).toBe(status);
+      }
+      let exposition = '';
+      for (let i = 0; i < 100; i++) {
+        exposition = (await text(metrics.url as string)).body;
+        if ((exposition.match(/^app_request_count_total\{/gm) ?? []).length === ROUTES.length)
+          break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const [, status, endpoint] of ROUTES) {
+        expect(
+          sample(
+            exposition,
+            `app_request_count_total{method="GET",endpoint="${endpoint}",http_status="${status}"}`,
+          ),
+        ).toBe(1);
+        expect(
+          sample(
+            exposition,
+            `app_request_latency_seconds_count{method="GET",endpoint="${endpoint}"}`,
+          ),
+        ).toBe(1);
+      }
+      const slow = '{method="GET",endpoint="/slow",le="0.025"}';
+      expect(sample(exposition, `app_request_latency_seconds_bucket${slow}`)).toBe(0);
+      expect(
+        sample(
+          exposition,
+          'app_request_latency_seconds_bucket{method="GET",endpoint="/slow",le="+Inf"}',
+        ),
+      ).toBe(1);
+      expect(sample(exposition, 'app_version_info{version="v0.1.2",config="staging"}')).toBe(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await metrics.shutdown();
+    }
+  });
+
+  it('runs as a process: PORT and OTEL_EXPORTER_PROMETHEUS_PORT are honoured, SIGTERM exits 0', async () => {
+    const main = join(__dirname, '..', 'dist', 'main.js');
+    const build = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(build.stdout + build.stderr).toBe('');
+    const [appPort, metricsPort] = [await freePort(), await freePort()];
+    const child: ChildProcess = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        PORT: String(appPort),
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      for (
+        let i = 0;
+        i < 200 && !(out.includes('example app on') && out.includes('metrics on'));
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(out).toContain(`metrics on http://127.0.0.1:${metricsPort}/metrics`);
+      expect((await text(`http://127.0.0.1:${appPort}/users/1`)).status).toBe(200);
+      const scraped = await text(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scraped.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(
+        sample(
+          scraped.body,
+          'app_request_count_total{method="GET",endpoint="/users/:id",http_status="200"}',
+        ),
+      ).toBe(1);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
