@@ -1,21 +1,27 @@
 export { registerMetrics, type MetricsHandle } from './register.js';
 export {
+  DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PATH,
   DEFAULT_METRICS_PORT,
+  type CollectorOptions,
   type EndpointOptions,
   type RegisterMetricsOptions,
 } from './options.js';
 export {
   CLIENT_CLOSED_STATUS,
+  GC_KINDS,
   INSTRUMENTS,
   KNOWN_METHODS,
   LABELS,
   METER_NAME,
   METRICS,
+  NODEJS_METRICS,
   OTHER_METHOD,
   OTHER_STATUS,
+  PROCESS_METRICS,
+  RUNTIME_LABELS,
   UNMATCHED_ENDPOINT,
 } from './names.js';
 export { EXPOSITION_CONTENT_TYPE } from './export/exposition.js';

@@ -68,3 +68,79 @@ export const CLIENT_CLOSED_STATUS = '499' as const;
 
 /** The `http_status` of a status code outside 100-599, which Node allows but HTTP does not define. */
 export const OTHER_STATUS = 'other' as const;
+
+/**
+ * Process series: the names every Prometheus client library uses, so existing dashboards work.
+ * Counters are named without `_total`; the exporter adds it.
+ */
+export const PROCESS_METRICS = {
+  /** Counter: user + system CPU seconds. */
+  cpuSeconds: 'process_cpu_seconds',
+  /** Counter: user CPU seconds. */
+  cpuUserSeconds: 'process_cpu_user_seconds',
+  /** Counter: system CPU seconds. */
+  cpuSystemSeconds: 'process_cpu_system_seconds',
+  /** Gauge: resident set size, in bytes (from OpenTelemetry's host metrics). */
+  residentMemory: 'process_resident_memory_bytes',
+  /** Gauge: virtual memory size, in bytes (Linux: VmSize). */
+  virtualMemory: 'process_virtual_memory_bytes',
+  /** Gauge: process start, in seconds since the epoch. */
+  startTime: 'process_start_time_seconds',
+  /** Gauge: open file descriptors (Linux). */
+  openFds: 'process_open_fds',
+  /** Gauge: the soft limit of open file descriptors (Linux). */
+  maxFds: 'process_max_fds',
+} as const;
+
+/** Node.js runtime series: the counterparts of the seed's `python_info` and `python_gc_*`. */
+export const NODEJS_METRICS = {
+  /** Gauge: 1, labelled with the Node.js version. */
+  versionInfo: 'nodejs_version_info',
+  /** Histogram: GC pause durations in seconds, by `kind`. */
+  gcDuration: 'nodejs_gc_duration_seconds',
+  /** Gauges: event-loop delay statistics in seconds since the previous collection. */
+  eventLoopLagMin: 'nodejs_eventloop_lag_min_seconds',
+  eventLoopLagMax: 'nodejs_eventloop_lag_max_seconds',
+  eventLoopLagMean: 'nodejs_eventloop_lag_mean_seconds',
+  eventLoopLagStddev: 'nodejs_eventloop_lag_stddev_seconds',
+  eventLoopLagP50: 'nodejs_eventloop_lag_p50_seconds',
+  eventLoopLagP90: 'nodejs_eventloop_lag_p90_seconds',
+  eventLoopLagP99: 'nodejs_eventloop_lag_p99_seconds',
+  /** Gauge: share of time the event loop was busy since the previous collection, 0..1. */
+  eventLoopUtilization: 'nodejs_eventloop_utilization_ratio',
+  /** Gauges: V8 heap and external memory, in bytes. */
+  heapSizeTotal: 'nodejs_heap_size_total_bytes',
+  heapSizeUsed: 'nodejs_heap_size_used_bytes',
+  externalMemory: 'nodejs_external_memory_bytes',
+  /** Gauges: per V8 heap space, in bytes, by `space`. */
+  heapSpaceSizeTotal: 'nodejs_heap_space_size_total_bytes',
+  heapSpaceSizeUsed: 'nodejs_heap_space_size_used_bytes',
+  heapSpaceSizeAvailable: 'nodejs_heap_space_size_available_bytes',
+  /** Gauge: resources keeping the event loop alive, by `type` (Node's own resource names). */
+  activeResources: 'nodejs_active_resources',
+} as const;
+
+/** Labels of the runtime series. */
+export const RUNTIME_LABELS = {
+  /** GC kind: one of {@link GC_KINDS}. */
+  kind: 'kind',
+  /** V8 heap space, without its `_space` suffix (`old`, `new`, `code`, ...). */
+  space: 'space',
+  /** Node's resource type (`TCPSocketWrap`, `Timeout`, ...). */
+  type: 'type',
+  /** Node.js version parts of `nodejs_version_info`. */
+  version: 'version',
+  major: 'major',
+  minor: 'minor',
+  patch: 'patch',
+} as const;
+
+/** The values of the GC `kind` label. */
+export const GC_KINDS = ['major', 'minor', 'incremental', 'weakcb'] as const;
+
+/** The host metrics instruments this package renames (OpenTelemetry semantic-convention names). */
+export const HOST_METRICS = {
+  meterName: '@opentelemetry/instrumentation-host-metrics',
+  /** Resident memory of the process, observed by the host metrics instrumentation. */
+  processMemoryUsage: 'process.memory.usage',
+} as const;

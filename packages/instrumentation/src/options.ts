@@ -5,6 +5,9 @@ export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
+/** GC pause buckets in seconds: pauses are short, and a long one is what matters. */
+export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
+
 /** The Prometheus default port of OpenTelemetry's exporter (Prometheus' port allocation list). */
 export const DEFAULT_METRICS_PORT = 9464;
 
@@ -41,6 +44,35 @@ export interface EndpointOptions {
   path?: string;
 }
 
+/** The groups of series read at collection time; each can be switched off. */
+export interface CollectorOptions {
+  /**
+   * `process_*`: CPU, resident and virtual memory, start time, open and max file descriptors.
+   * @default true
+   */
+  process?: boolean;
+  /**
+   * `nodejs_version_info`, V8 heap and heap spaces, external memory, active resources.
+   * @default true
+   */
+  runtime?: boolean;
+  /**
+   * `nodejs_gc_duration_seconds` (a GC observer, always on while enabled).
+   * @default true
+   */
+  gc?: boolean;
+  /**
+   * `nodejs_eventloop_lag_*_seconds` (an event-loop delay monitor, always on while enabled) and
+   * `nodejs_eventloop_utilization_ratio`.
+   * @default true
+   */
+  eventLoop?: boolean;
+}
+
+export type CollectorGroup = keyof CollectorOptions;
+
+const COLLECTOR_GROUPS: readonly CollectorGroup[] = ['process', 'runtime', 'gc', 'eventLoop'];
+
 /** Options of {@link registerMetrics}. */
 export interface RegisterMetricsOptions {
   /**
@@ -58,6 +90,16 @@ export interface RegisterMetricsOptions {
    * @default DEFAULT_LATENCY_BUCKETS (0.005 ... 10)
    */
   latencyBuckets?: readonly number[];
+  /**
+   * Upper bounds, in seconds, of the `nodejs_gc_duration_seconds` buckets; strictly increasing.
+   * @default DEFAULT_GC_DURATION_BUCKETS (0.001, 0.01, 0.1, 1, 2, 5)
+   */
+  gcDurationBuckets?: readonly number[];
+  /**
+   * Which groups of process and runtime series are collected.
+   * @default { process: true, runtime: true, gc: true, eventLoop: true }
+   */
+  collectors?: CollectorOptions;
   /**
    * Request paths that are not measured (health checks): a string matches the path exactly
    * (without the query string), a RegExp is tested against it.
@@ -86,6 +128,8 @@ export interface ResolvedOptions {
   appVersion: string;
   appConfig: string;
   latencyBuckets: readonly number[];
+  gcDurationBuckets: readonly number[];
+  collectors: Required<CollectorOptions>;
   excludePaths: ReadonlyArray<string | RegExp>;
   endpoint: Required<EndpointOptions>;
   targetInfo: boolean;
@@ -118,7 +162,7 @@ function checkPort(option: string, value: unknown): number {
   return value;
 }
 
-function checkBuckets(value: unknown): readonly number[] {
+function checkBuckets(option: string, value: unknown): readonly number[] {
   const ok =
     Array.isArray(value) &&
     value.length > 0 &&
@@ -127,7 +171,7 @@ function checkBuckets(value: unknown): readonly number[] {
         typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
     );
   if (!ok)
-    fail('latencyBuckets', 'a non-empty, strictly increasing array of finite numbers', value);
+    fail(option, 'a non-empty, strictly increasing array of finite numbers', value);
   return [...(value as number[])];
 }
 
@@ -136,6 +180,27 @@ function checkExcludePaths(value: unknown): ReadonlyArray<string | RegExp> {
     fail('excludePaths', 'an array of strings and RegExps', value);
   }
   return [...(value as Array<string | RegExp>)];
+}
+
+function resolveCollectors(value: unknown): Required<CollectorOptions> {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null) fail('collectors', 'an object', value);
+  const given = value as Record<string, unknown>;
+  // A misspelt group would otherwise be ignored and its series silently kept.
+  for (const key of Object.keys(given)) {
+    if (!(COLLECTOR_GROUPS as readonly string[]).includes(key)) {
+      fail(
+        'collectors',
+        `an object with keys among ${COLLECTOR_GROUPS.join(', ')}`,
+        `key "${key}"`,
+      );
+    }
+  }
+  const resolved = {} as Required<CollectorOptions>;
+  for (const group of COLLECTOR_GROUPS) {
+    resolved[group] = checkBoolean(`collectors.${group}`, given[group] ?? true);
+  }
+  return resolved;
 }
 
 function envPort(env: Env): number | undefined {
@@ -180,7 +245,12 @@ export function resolveOptions(options: unknown, env: Env = process.env): Resolv
   return {
     appVersion: checkString('appVersion', o.appVersion ?? 'unknown'),
     appConfig: checkString('appConfig', o.appConfig ?? 'unknown'),
-    latencyBuckets: checkBuckets(o.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS),
+    latencyBuckets: checkBuckets('latencyBuckets', o.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS),
+    gcDurationBuckets: checkBuckets(
+      'gcDurationBuckets',
+      o.gcDurationBuckets ?? DEFAULT_GC_DURATION_BUCKETS,
+    ),
+    collectors: resolveCollectors(o.collectors),
     excludePaths: checkExcludePaths(o.excludePaths ?? []),
     endpoint: resolveEndpoint(o.endpoint, env),
     targetInfo: checkBoolean('targetInfo', o.targetInfo ?? false),

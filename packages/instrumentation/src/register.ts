@@ -62,10 +62,27 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
 
   const stopCollectors: Array<() => void> = [];
   for (const collector of COLLECTORS) {
+    if (collector.group !== undefined && !resolved.collectors[collector.group]) continue;
+    const key = `collector:${collector.name}`;
     try {
-      stopCollectors.push(collector.start(meter, resolved));
+      stopCollectors.push(
+        collector.start({
+          meter,
+          meterProvider,
+          options: resolved,
+          guard:
+            (fn) =>
+            (...args) => {
+              try {
+                fn(...args);
+              } catch (err) {
+                report(key, `the ${collector.name} collector failed`, err);
+              }
+            },
+        }),
+      );
     } catch (err) {
-      report(`collector:${collector.name}`, `the ${collector.name} collector failed to start`, err);
+      report(key, `the ${collector.name} collector failed to start`, err);
     }
   }
 

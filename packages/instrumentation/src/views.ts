@@ -3,7 +3,16 @@ import {
   createAllowListAttributesProcessor,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
-import { INSTRUMENTS, LABELS, METER_NAME, METRICS } from './names.js';
+import {
+  HOST_METRICS,
+  INSTRUMENTS,
+  LABELS,
+  METER_NAME,
+  METRICS,
+  NODEJS_METRICS,
+  PROCESS_METRICS,
+  RUNTIME_LABELS,
+} from './names.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -11,7 +20,9 @@ import type { ResolvedOptions } from './options.js';
  * the names, the buckets and the labels kept. The allow-lists keep a stray attribute (from a
  * future hook or another library's meter of the same name) from adding series.
  */
-export function createViews(options: Pick<ResolvedOptions, 'latencyBuckets'>): ViewOptions[] {
+export function createViews(
+  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets'>,
+): ViewOptions[] {
   return [
     {
       meterName: METER_NAME,
@@ -36,6 +47,21 @@ export function createViews(options: Pick<ResolvedOptions, 'latencyBuckets'>): V
       instrumentName: INSTRUMENTS.versionInfo,
       name: METRICS.versionInfo,
       attributesProcessors: [createAllowListAttributesProcessor([LABELS.version, LABELS.config])],
+    },
+    {
+      meterName: METER_NAME,
+      instrumentName: NODEJS_METRICS.gcDuration,
+      aggregation: {
+        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+        options: { boundaries: [...options.gcDurationBuckets], recordMinMax: false },
+      },
+      attributesProcessors: [createAllowListAttributesProcessor([RUNTIME_LABELS.kind])],
+    },
+    {
+      meterName: HOST_METRICS.meterName,
+      instrumentName: HOST_METRICS.processMemoryUsage,
+      name: PROCESS_METRICS.residentMemory,
+      description: 'Resident memory size in bytes.',
     },
   ];
 }

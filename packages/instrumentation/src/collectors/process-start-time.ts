@@ -1,0 +1,20 @@
+import { performance } from 'node:perf_hooks';
+import { PROCESS_METRICS } from '../names.js';
+import { observeBatch, type Collector } from './collector.js';
+
+/**
+ * `process_start_time_seconds`. `performance.timeOrigin` is when the process started, before any
+ * module loaded, so the value does not move with the time the package was imported.
+ */
+export const processStartTimeCollector: Collector = {
+  name: 'process-start-time',
+  group: 'process',
+  start(ctx) {
+    const gauge = ctx.meter.createObservableGauge(PROCESS_METRICS.startTime, {
+      description: 'Start time of the process since unix epoch in seconds.',
+      unit: 's',
+    });
+    const startSeconds = performance.timeOrigin / 1000;
+    return observeBatch(ctx, [gauge], (result) => result.observe(gauge, startSeconds));
+  },
+};
