@@ -170,8 +170,7 @@ function checkBuckets(option: string, value: unknown): readonly number[] {
       (b, i) =>
         typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
     );
-  if (!ok)
-    fail(option, 'a non-empty, strictly increasing array of finite numbers', value);
+  if (!ok) fail(option, 'a non-empty, strictly increasing array of finite numbers', value);
   return [...(value as number[])];
 }
 
@@ -189,10 +188,8 @@ function resolveCollectors(value: unknown): Required<CollectorOptions> {
   // A misspelt group would otherwise be ignored and its series silently kept.
   for (const key of Object.keys(given)) {
     if (!(COLLECTOR_GROUPS as readonly string[]).includes(key)) {
-      fail(
-        'collectors',
-        `an object with keys among ${COLLECTOR_GROUPS.join(', ')}`,
-        `key "${key}"`,
+      throw new TypeError(
+        `express-otel-metrics: option \`collectors\` has no group "${key}"; the groups are ${COLLECTOR_GROUPS.join(', ')}`,
       );
     }
   }

@@ -13,6 +13,8 @@ describe('options', () => {
       appVersion: 'unknown',
       appConfig: 'unknown',
       latencyBuckets: DEFAULT_LATENCY_BUCKETS,
+      gcDurationBuckets: [0.001, 0.01, 0.1, 1, 2, 5],
+      collectors: { process: true, runtime: true, gc: true, eventLoop: true },
       excludePaths: [],
       endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' },
       targetInfo: false,
@@ -44,6 +46,8 @@ describe('options', () => {
     ],
     ['latencyBuckets empty', { latencyBuckets: [] }, /`latencyBuckets`/],
     ['latencyBuckets NaN', { latencyBuckets: [0.1, NaN] }, /`latencyBuckets`/],
+    ['gcDurationBuckets', { gcDurationBuckets: [2, 1] }, /`gcDurationBuckets` must be a non-empty/],
+    ['collectors', { collectors: true }, /`collectors` must be an object, got true/],
     [
       'excludePaths',
       { excludePaths: '/healthz' },

@@ -1,51 +1,61 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram } from 'node:perf_hooks';
 import { NODEJS_METRICS } from '../names.js';
 import { observeBatch, type Collector } from './collector.js';
 
-/** How often the event-loop delay is sampled, in milliseconds (Node's default). */
+/** How often the event loop is sampled, in milliseconds. */
 const RESOLUTION_MS = 10;
 const RESOLUTION_NS = RESOLUTION_MS * 1e6;
 
 /**
- * `nodejs_eventloop_lag_*_seconds`: statistics of the event-loop delay since the previous
- * collection (the histogram is reset after each one), so each scrape describes its own interval.
- * Node records the whole time between two samples; the sampling interval is taken off, so an idle
- * loop reads 0 rather than 10 ms.
+ * `nodejs_eventloop_lag_*_seconds`: statistics of the event-loop lag since the previous collection,
+ * so each scrape describes its own interval. The lag is how late a 10 ms timer fires, so an idle
+ * loop reads about 0.
+ *
+ * The sampler is a timer of its own rather than `monitorEventLoopDelay`: resetting that monitor
+ * also forgets when it last fired, so the first interval after each scrape was never recorded and
+ * a stall right after a scrape went unseen.
  */
 export const eventLoopLagCollector: Collector = {
   name: 'event-loop-lag',
   group: 'eventLoop',
   start(ctx) {
-    const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-    delay.enable();
+    const lag = createHistogram();
+    let last = process.hrtime.bigint();
+    const timer = setInterval(() => {
+      const now = process.hrtime.bigint();
+      // The histogram takes integers >= 1: a timer on time records the 1 ns floor.
+      lag.record(Math.max(1, Number(now - last) - RESOLUTION_NS));
+      last = now;
+    }, RESOLUTION_MS);
+    timer.unref();
+
     const gauge = (name: string, what: string) =>
       ctx.meter.createObservableGauge(name, {
-        description: `${what} of the event-loop delay since the previous collection, in seconds.`,
+        description: `${what} of the event-loop lag since the previous collection, in seconds.`,
         unit: 's',
       });
-    const lag = (ns: number): number => Math.max(0, ns - RESOLUTION_NS) / 1e9;
     const stats: Array<[ReturnType<typeof gauge>, () => number]> = [
-      [gauge(NODEJS_METRICS.eventLoopLagMin, 'Minimum'), () => lag(delay.min)],
-      [gauge(NODEJS_METRICS.eventLoopLagMax, 'Maximum'), () => lag(delay.max)],
-      [gauge(NODEJS_METRICS.eventLoopLagMean, 'Mean'), () => lag(delay.mean)],
-      [gauge(NODEJS_METRICS.eventLoopLagStddev, 'Standard deviation'), () => delay.stddev / 1e9],
-      [gauge(NODEJS_METRICS.eventLoopLagP50, 'Median'), () => lag(delay.percentile(50))],
-      [gauge(NODEJS_METRICS.eventLoopLagP90, '90th percentile'), () => lag(delay.percentile(90))],
-      [gauge(NODEJS_METRICS.eventLoopLagP99, '99th percentile'), () => lag(delay.percentile(99))],
+      [gauge(NODEJS_METRICS.eventLoopLagMin, 'Minimum'), () => lag.min],
+      [gauge(NODEJS_METRICS.eventLoopLagMax, 'Maximum'), () => lag.max],
+      [gauge(NODEJS_METRICS.eventLoopLagMean, 'Mean'), () => lag.mean],
+      [gauge(NODEJS_METRICS.eventLoopLagStddev, 'Standard deviation'), () => lag.stddev],
+      [gauge(NODEJS_METRICS.eventLoopLagP50, 'Median'), () => lag.percentile(50)],
+      [gauge(NODEJS_METRICS.eventLoopLagP90, '90th percentile'), () => lag.percentile(90)],
+      [gauge(NODEJS_METRICS.eventLoopLagP99, '99th percentile'), () => lag.percentile(99)],
     ];
     const stop = observeBatch(
       ctx,
       stats.map(([g]) => g),
       (result) => {
-        // No sample yet (a collection right after the previous one): nothing to describe.
-        if (delay.count === 0) return;
-        for (const [g, read] of stats) result.observe(g, read());
-        delay.reset();
+        // No sample yet (a collection within 10 ms of the previous one): nothing to describe.
+        if (lag.count === 0) return;
+        for (const [g, read] of stats) result.observe(g, read() / 1e9);
+        lag.reset();
       },
     );
     return () => {
       stop();
-      delay.disable();
+      clearInterval(timer);
     };
   },
 };
