@@ -9,8 +9,8 @@ import {
 const MAX_SLOW_MS = 5000;
 
 /**
- * The example app: the counterpart of the seed's example, with a parameterised route, a nested
- * router with parameters, a route that throws and a slow route.
+ * The example app: the counterpart of the seed's example, with a parameterised route, a POST route,
+ * a nested router with parameters, a route that throws and a slow route.
  */
 export function createApp(options: RegisterMetricsOptions = {}): {
   app: Express;
@@ -25,6 +25,10 @@ export function createApp(options: RegisterMetricsOptions = {}): {
 
   app.get('/users/:id', (req, res) => {
     res.json({ id: req.params.id });
+  });
+
+  app.post('/users', (_req, res) => {
+    res.status(201).json({ created: true });
   });
 
   const items = express.Router({ mergeParams: true });

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { freePort, start, waitFor, type Started } from './processes';
+
+export interface ExampleApp {
+  url: string;
+  metricsTarget: string;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * The example app as users run it (`node dist/main.js`), on free loopback ports. The tiny young
+ * generation makes V8 collect often, so GC series have data within a short run.
+ */
+export async function startExampleApp(): Promise<ExampleApp> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const main = join(__dirname, '..', '..', '..', 'example-app', 'dist', 'main.js');
+  const app: Started = start(process.execPath, ['--max-semi-space-size=1', main], {
+    PORT: String(port),
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    NODE_ENV: 'production',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  // Readiness from the app's own words, not a request: every request counts in the test.
+  const up = await waitFor(
+    async () => app.output().includes('example app on') && (await fetch(metricsUrl)).ok,
+    20000,
+  );
+  if (!up) {
+    await app.stop();
+    throw new Error(`the example app did not start:\n${app.output()}`);
+  }
+  return { url, metricsTarget: `127.0.0.1:${metricsPort}`, stop: app.stop, output: app.output };
+}

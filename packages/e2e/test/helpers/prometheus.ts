@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, start, waitFor, type Started } from './processes';
+
+export interface Series {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface Prometheus {
+  url: string;
+  /** An instant query; throws with Prometheus' error if the expression does not parse. */
+  query(expr: string): Promise<Series[]>;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * A real Prometheus server (Debian's package) on 127.0.0.1, scraping `targets` every second,
+ * itself included (its own counters tell whether scrapes went wrong), and evaluating `ruleFiles`.
+ */
+export async function startPrometheus(options: {
+  jobs: Record<string, string[]>;
+  ruleFiles?: string[];
+}): Promise<Prometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-prometheus-'));
+  const port = await freePort();
+  const jobs = { ...options.jobs, prometheus: [`127.0.0.1:${port}`] };
+  const config = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 900ms',
+    '  evaluation_interval: 1s',
+    ...(options.ruleFiles?.length
+      ? ['rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)]
+      : []),
+    'scrape_configs:',
+    ...Object.entries(jobs).flatMap(([job, targets]) => [
+      `  - job_name: ${JSON.stringify(job)}`,
+      '    static_configs:',
+      `      - targets: ${JSON.stringify(targets)}`,
+    ]),
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'prometheus.yml'), config);
+  const server: Started = start('prometheus', [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  const ready = await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 30000);
+  if (!ready) {
+    await server.stop();
+    throw new Error(`prometheus did not become ready:\n${server.output()}`);
+  }
+  return {
+    url,
+    output: server.output,
+    async query(expr) {
+      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { resultType: string; result: unknown };
+      };
+      if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
+      const { resultType, result } = body.data as { resultType: string; result: unknown };
+      if (resultType === 'scalar') return [{ metric: {}, value: result as [number, string] }];
+      return result as Series[];
+    },
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
