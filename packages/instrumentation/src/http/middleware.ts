@@ -45,15 +45,14 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
 
   function track(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
-    let recorded = false;
-    const done = (): void => {
-      if (recorded) return;
-      recorded = true;
+    // 'close' ends every response (after 'finish', or alone when the client went away), so one
+    // listener is enough; it fires once.
+    res.on('close', () => {
       try {
         const seconds = (performance.now() - start) / 1000;
         const method = methodLabel(req.method);
         const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
-        // 'close' before 'finish' means the client went away before the response was complete.
+        // Not finished at 'close': the client went away before the response was complete.
         const status = statusLabel(res.statusCode, !res.writableFinished);
         latency.record(seconds, { [LABELS.method]: method, [LABELS.endpoint]: endpoint });
         count.add(1, {
@@ -64,9 +63,7 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
       } catch (err) {
         report('record', 'could not record a request', err);
       }
-    };
-    res.once('finish', done);
-    res.once('close', done);
+    });
   }
 
   return function expressOtelMetrics(req, res, next) {

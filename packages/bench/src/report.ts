@@ -1,0 +1,124 @@
+/** Tables and the chart of the results. */
+
+export interface ThroughputRow {
+  label: string;
+  rps: number;
+  ratio: number;
+  p50ms: number;
+  p99ms: number;
+  cpuUsPerRequest: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  errors: number;
+}
+
+export interface ScrapeRow {
+  label: string;
+  series: number;
+  ms: number;
+  ratio: number;
+  plainBytes: number;
+  gzipBytes: number;
+  cpuMsPerScrape: number;
+  rssMiB: number;
+}
+
+const f = (n: number, digits = 2): string => n.toFixed(digits);
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
+
+function table(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function throughputTable(rows: readonly ThroughputRow[]): string {
+  return table(
+    [
+      'variant',
+      'req/s (median)',
+      'vs bare',
+      'p50',
+      'p99',
+      'server CPU per request',
+      'idle RSS',
+      'peak RSS',
+      'errors',
+    ],
+    rows.map((r) => [
+      r.label,
+      f(r.rps, 0),
+      `${f(r.ratio)}x`,
+      `${f(r.p50ms)} ms`,
+      `${f(r.p99ms)} ms`,
+      `${f(r.cpuUsPerRequest, 1)} µs`,
+      `${f(r.idleRssMiB, 1)} MiB`,
+      `${f(r.peakRssMiB, 1)} MiB`,
+      String(r.errors),
+    ]),
+  );
+}
+
+export function scrapeTable(rows: readonly ScrapeRow[]): string {
+  return table(
+    [
+      'variant',
+      'histogram series',
+      'scrape (median)',
+      'vs prom-client',
+      'bytes',
+      'bytes (gzip asked)',
+      'server CPU per scrape',
+      'RSS',
+    ],
+    rows.map((r) => [
+      r.label,
+      String(r.series),
+      `${f(r.ms, 1)} ms`,
+      `${f(r.ratio)}x`,
+      kib(r.plainBytes),
+      kib(r.gzipBytes),
+      `${f(r.cpuMsPerScrape, 1)} ms`,
+      `${f(r.rssMiB, 1)} MiB`,
+    ]),
+  );
+}
+
+/** A horizontal bar chart of ratios, with a line at 1. */
+export function ratioChart(
+  groups: Array<{ title: string; bars: Array<{ label: string; value: number }> }>,
+): string {
+  const width = 720;
+  const left = 300;
+  const barH = 22;
+  const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => b.value)));
+  const scale = (width - left - 60) / max;
+  let y = 10;
+  const parts: string[] = [];
+  for (const g of groups) {
+    parts.push(`<text x="10" y="${y + 16}" font-weight="bold">${g.title}</text>`);
+    y += 28;
+    const top = y;
+    for (const b of g.bars) {
+      parts.push(
+        `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${b.label}</text>`,
+        `<rect x="${left}" y="${y + 2}" width="${(b.value * scale).toFixed(1)}" height="${barH - 6}" fill="#3b73b9"/>`,
+        `<text x="${left + b.value * scale + 6}" y="${y + 15}">${b.value.toFixed(2)}x</text>`,
+      );
+      y += barH;
+    }
+    parts.push(
+      `<line x1="${left + scale}" y1="${top}" x2="${left + scale}" y2="${y}" stroke="#c33" stroke-dasharray="4 3"/>`,
+    );
+    y += 14;
+  }
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="13">`,
+    '<rect width="100%" height="100%" fill="white"/>',
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
