@@ -1,14 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PrometheusSerializer, type PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Reporter } from '../report.js';
+import { acceptsGzip } from './accept-encoding.js';
+import { writeExposition } from './writer.js';
 
 /** Prometheus' text format, version 0.0.4. */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/**
+ * The asynchronous gzip, on libuv's thread pool. `gzipSync` was no faster in our measurements
+ * (about 2 ms for a 200 KB exposition and 26 ms for 3.3 MB, either way), and the asynchronous one
+ * leaves the event loop to the app's requests meanwhile, which matters most when the endpoint is
+ * mounted on the app.
+ */
+const compress = promisify(gzip);
+
 export interface Exposition {
   /** The current exposition text. */
   text(): Promise<string>;
-  /** Answers a scrape with the current exposition. */
+  /** Answers a scrape with the current exposition, gzipped when the scraper accepts it. */
   handler(req: IncomingMessage, res: ServerResponse): void;
 }
 
@@ -18,37 +30,54 @@ export function createExposition(
   options: { targetInfo: boolean; scopeInfo: boolean },
   report: Reporter,
 ): Exposition {
-  const serializer = new PrometheusSerializer(
-    '',
-    false,
-    undefined,
-    !options.targetInfo,
-    !options.scopeInfo,
-  );
+  const writerOptions = {
+    targetInfo: options.targetInfo,
+    scopeInfo: options.scopeInfo,
+    warn: (key: string, message: string) => report(`exposition:${key}`, message),
+  };
 
   async function text(): Promise<string> {
     const { resourceMetrics, errors } = await reader.collect();
     for (const err of errors) report('collect', 'a metric callback failed during collection', err);
-    return serializer.serialize(resourceMetrics);
+    return writeExposition(resourceMetrics, writerOptions);
+  }
+
+  /** The body to send and its encoding; the plain text if compressing fails. */
+  async function encode(
+    body: string,
+    gzipped: boolean,
+  ): Promise<{ payload: string | Buffer; encoding?: 'gzip' }> {
+    if (!gzipped) return { payload: body };
+    try {
+      return { payload: await compress(body), encoding: 'gzip' };
+    } catch (err) {
+      report('gzip', 'compressing the exposition failed; it is sent uncompressed', err);
+      return { payload: body };
+    }
   }
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
-    text().then(
-      (body) => {
-        if (res.headersSent || res.destroyed) return;
-        res.statusCode = 200;
-        res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
-        res.setHeader('Content-Length', Buffer.byteLength(body));
-        res.end(req.method === 'HEAD' ? undefined : body);
-      },
-      (err: unknown) => {
-        report('scrape', 'collecting metrics for a scrape failed', err);
-        if (res.headersSent || res.destroyed) return;
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end('metrics collection failed\n');
-      },
-    );
+    const gzipped = acceptsGzip(req.headers['accept-encoding']);
+    text()
+      .then((body) => encode(body, gzipped))
+      .then(
+        ({ payload, encoding }) => {
+          if (res.headersSent || res.destroyed) return;
+          res.statusCode = 200;
+          res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
+          res.setHeader('Vary', 'Accept-Encoding');
+          if (encoding !== undefined) res.setHeader('Content-Encoding', encoding);
+          res.setHeader('Content-Length', Buffer.byteLength(payload));
+          res.end(req.method === 'HEAD' ? undefined : payload);
+        },
+        (err: unknown) => {
+          report('scrape', 'collecting metrics for a scrape failed', err);
+          if (res.headersSent || res.destroyed) return;
+          res.statusCode = 500;
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end('metrics collection failed\n');
+        },
+      );
   }
 
   return { text, handler };

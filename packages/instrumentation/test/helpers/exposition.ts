@@ -59,3 +59,16 @@ export function typeOf(text: string, family: string): string | undefined {
   const m = new RegExp(`^# TYPE ${family} (\\S+)$`, 'm').exec(text);
   return m?.[1];
 }
+
+/**
+ * The lines of an exposition in a comparable form: its HELP, UNIT and TYPE lines and its sample
+ * lines, each sorted, every sample line checked to parse. Two writers agree on what a scraper
+ * sees when these are equal, whatever order they write families and series in.
+ */
+export function expositionLines(text: string): { metadata: string[]; samples: string[] } {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const samples = lines.filter((line) => !line.startsWith('#'));
+  parseExposition(samples.join('\n'));
+  const metadata = lines.filter((line) => /^# (HELP|UNIT|TYPE) /.test(line));
+  return { metadata: metadata.sort(), samples: samples.sort() };
+}

@@ -28,3 +28,39 @@ export function send(base: string, method: string, path: string): Promise<Reply>
 }
 
 export const get = (base: string, path: string): Promise<Reply> => send(base, 'GET', path);
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as received, not decoded. */
+  body: Buffer;
+}
+
+/** One HTTP request with headers of our choosing; the body comes back as raw bytes. */
+export function sendRaw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawReply> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method, path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

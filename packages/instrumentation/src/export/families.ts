@@ -1,0 +1,111 @@
+import type { InstrumentationScope } from '@opentelemetry/core';
+import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { metricName } from './text-format.js';
+
+/** The family of the resource's attributes, written first when asked for. */
+export const TARGET_INFO = 'target_info';
+
+/** One name in the exposition, with the instruments that write under it. */
+export interface Family {
+  /** The Prometheus name, `_total` included. */
+  readonly name: string;
+  readonly type: string;
+  help: string;
+  unit: string;
+  readonly members: Array<{ metric: MetricData; scope: InstrumentationScope }>;
+  /** Two instruments gave the name different types; neither is written. */
+  dropped: boolean;
+}
+
+/**
+ * A sum that can go down is a gauge to Prometheus; exponential histograms have no form in the
+ * 0.0.4 text format.
+ */
+function prometheusType(metric: MetricData): string {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return 'untyped';
+  }
+}
+
+function familyName(metric: MetricData): string | undefined {
+  const name = metricName(metric.descriptor.name);
+  if (name === undefined) return undefined;
+  const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
+  return counter && !name.endsWith('_total') ? `${name}_total` : name;
+}
+
+/**
+ * Groups the metrics by family name, in order of first appearance: one HELP and TYPE per name
+ * even when several scopes record it. A name claimed with two types is dropped whole, as the
+ * stock exporter does, since Prometheus would reject the second TYPE.
+ */
+export function collectFamilies(
+  resourceMetrics: ResourceMetrics,
+  targetInfo: boolean,
+  warn: (key: string, message: string) => void,
+): Family[] {
+  const families = new Map<string, Family>();
+  if (targetInfo) {
+    families.set(TARGET_INFO, {
+      name: TARGET_INFO,
+      type: 'gauge',
+      help: 'Target metadata',
+      unit: '',
+      members: [],
+      dropped: false,
+    });
+  }
+  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+    for (const metric of metrics) {
+      const { descriptor } = metric;
+      const name = familyName(metric);
+      if (name === undefined) {
+        warn(
+          `name:${descriptor.name}`,
+          `metric "${descriptor.name}" has no usable Prometheus name`,
+        );
+        continue;
+      }
+      const type = prometheusType(metric);
+      const family = families.get(name);
+      if (family === undefined) {
+        const { description: help, unit } = descriptor;
+        families.set(name, {
+          name,
+          type,
+          help,
+          unit,
+          members: [{ metric, scope }],
+          dropped: false,
+        });
+        continue;
+      }
+      if (family.dropped) continue;
+      if (family.type !== type) {
+        warn(`type:${name}`, `metric "${name}" is both ${family.type} and ${type}; dropped`);
+        family.dropped = true;
+        continue;
+      }
+      // Scopes may describe one name differently; the first description and unit given win.
+      if (family.help === '') family.help = descriptor.description;
+      else if (descriptor.description !== '' && descriptor.description !== family.help) {
+        warn(`help:${name}`, `metric "${name}" has two descriptions; the first is kept`);
+      }
+      if (family.unit === '') family.unit = descriptor.unit;
+      else if (descriptor.unit !== '' && descriptor.unit !== family.unit) {
+        warn(`unit:${name}`, `metric "${name}" has two units; the first is kept`);
+      }
+      family.members.push({ metric, scope });
+    }
+  }
+  const kept: Family[] = [];
+  for (const family of families.values()) if (!family.dropped) kept.push(family);
+  return kept;
+}

@@ -1,0 +1,197 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import {
+  DataPointType,
+  type GaugeMetricData,
+  type Histogram,
+  type HistogramMetricData,
+  type MetricData,
+  type ResourceMetrics,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
+import { collectFamilies, TARGET_INFO, type Family } from './families.js';
+import { bucketBound, escapeHelp, labelName, labelValue, sampleValue } from './text-format.js';
+import { TextSink } from './text-sink.js';
+
+/** What the writer adds to the collected data. */
+export interface WriterOptions {
+  /** Write `target_info` with the resource's attributes. */
+  targetInfo: boolean;
+  /** Label every sample with `otel_scope_name` (and `_schema_url`, `_version` when set). */
+  scopeInfo: boolean;
+  /**
+   * Told when a metric cannot be written as recorded (dropped, or written without samples);
+   * `key` names the problem, so a caller can report each one once.
+   */
+  warn?: (key: string, message: string) => void;
+}
+
+const NO_METRICS = '# no registered metrics';
+
+/** Label prefixes (`name="`) by attribute key, built once per exposition. */
+type LabelPrefixes = Map<string, string>;
+
+/** The `le="…"} ` pieces of one bucket layout, kept while the next point shares the layout. */
+interface BucketLabels {
+  boundaries: readonly number[];
+  buckets: number;
+  pieces: string[];
+}
+
+/**
+ * HELP, UNIT and TYPE. `# UNIT` belongs to OpenMetrics; 0.0.4 parsers (Prometheus, promtool) read
+ * it as a comment, and the stock serializer writes it, so it stays.
+ */
+function metadata(family: Family): string {
+  const { name } = family;
+  const help = `# HELP ${name} ${escapeHelp(family.help === '' ? 'description missing' : family.help)}\n`;
+  const unit = family.unit === '' ? '' : `# UNIT ${name} ${escapeHelp(family.unit)}\n`;
+  return `${help}${unit}# TYPE ${name} ${family.type}\n`;
+}
+
+/** `k="v",…` for the attributes, in their own order. */
+function attributeLabels(attributes: Attributes, prefixes: LabelPrefixes): string {
+  let out = '';
+  for (const key of Object.keys(attributes)) {
+    let prefix = prefixes.get(key);
+    if (prefix === undefined) {
+      prefix = `${labelName(key)}="`;
+      prefixes.set(key, prefix);
+    }
+    const value = labelValue(attributes[key]);
+    out += out === '' ? `${prefix}${value}"` : `,${prefix}${value}"`;
+  }
+  return out;
+}
+
+/** The scope's labels, written after the point's own, as the stock exporter orders them. */
+function scopeLabels(scope: InstrumentationScope): string {
+  let out = `otel_scope_name="${labelValue(scope.name)}"`;
+  if (scope.schemaUrl) out += `,otel_scope_schema_url="${labelValue(scope.schemaUrl)}"`;
+  if (scope.version) out += `,otel_scope_version="${labelValue(scope.version)}"`;
+  return out;
+}
+
+function joinLabels(a: string, b: string): string {
+  if (a === '') return b;
+  return b === '' ? a : `${a},${b}`;
+}
+
+function writeNumbers(
+  sink: TextSink,
+  name: string,
+  metric: SumMetricData | GaugeMetricData,
+  extra: string,
+  prefixes: LabelPrefixes,
+): void {
+  for (const point of metric.dataPoints) {
+    const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
+    sink.add(
+      labels === ''
+        ? `${name} ${sampleValue(point.value)}\n`
+        : `${name}{${labels}} ${sampleValue(point.value)}\n`,
+    );
+  }
+}
+
+/**
+ * The `le` pieces of a histogram's buckets, one per count. After an explicit `Infinity` bound the
+ * implicit overflow bucket is left out, so that `+Inf` is not written twice.
+ */
+function bucketLabels(histogram: Histogram, cached: BucketLabels | undefined): BucketLabels {
+  const { boundaries, counts } = histogram.buckets;
+  if (cached?.boundaries === boundaries && cached.buckets === counts.length) return cached;
+  const pieces: string[] = [];
+  let infinite = false;
+  for (let i = 0; i < counts.length; i++) {
+    const bound = boundaries[i];
+    if (bound === undefined && infinite) break;
+    if (bound === Infinity) infinite = true;
+    pieces.push(`le="${bucketBound(bound)}"} `);
+  }
+  return { boundaries, buckets: counts.length, pieces };
+}
+
+function writeHistograms(
+  sink: TextSink,
+  name: string,
+  metric: HistogramMetricData,
+  extra: string,
+  prefixes: LabelPrefixes,
+): void {
+  const count = `${name}_count`;
+  const sum = `${name}_sum`;
+  const bucket = `${name}_bucket{`;
+  let les: BucketLabels | undefined;
+  for (const point of metric.dataPoints) {
+    const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
+    const braced = labels === '' ? ' ' : `{${labels}} `;
+    const histogram = point.value;
+    sink.add(`${count}${braced}${sampleValue(histogram.count)}\n`);
+    // Histograms of instruments that may go down have no sum.
+    if (histogram.sum !== undefined && histogram.sum !== null) {
+      sink.add(`${sum}${braced}${sampleValue(histogram.sum)}\n`);
+    }
+    les = bucketLabels(histogram, les);
+    const open = labels === '' ? bucket : `${bucket}${labels},`;
+    const { counts } = histogram.buckets;
+    let cumulative = 0;
+    for (let i = 0; i < les.pieces.length; i++) {
+      cumulative += counts[i] as number;
+      sink.add(`${open}${les.pieces[i] as string}${sampleValue(cumulative)}\n`);
+    }
+  }
+}
+
+function writeSamples(
+  sink: TextSink,
+  name: string,
+  metric: MetricData,
+  extra: string,
+  prefixes: LabelPrefixes,
+  warn: (key: string, message: string) => void,
+): void {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+    case DataPointType.GAUGE:
+      return writeNumbers(sink, name, metric, extra, prefixes);
+    case DataPointType.HISTOGRAM:
+      return writeHistograms(sink, name, metric, extra, prefixes);
+    default:
+      // Exponential histograms have no form in this text format; the family keeps its HELP and
+      // TYPE, as the stock exporter writes it.
+      warn(`points:${name}`, `metric "${name}" has data points the text format cannot hold`);
+  }
+}
+
+function targetInfo(resourceMetrics: ResourceMetrics, prefixes: LabelPrefixes): string {
+  const labels = attributeLabels(resourceMetrics.resource.attributes, prefixes);
+  return labels === '' ? `${TARGET_INFO} 1\n` : `${TARGET_INFO}{${labels}} 1\n`;
+}
+
+/**
+ * The Prometheus text exposition (format 0.0.4) of collected metrics: the same names, labels,
+ * values and HELP, UNIT and TYPE lines as OpenTelemetry's `PrometheusSerializer` with no prefix,
+ * no timestamps and no resource labels, in the same order. It is many times faster: a point's
+ * label text is made once for all its lines, label names once per exposition, bucket bounds once
+ * per histogram, no regex runs per sample, and the text is gathered in a buffer (see TextSink).
+ */
+export function writeExposition(resourceMetrics: ResourceMetrics, options: WriterOptions): string {
+  const prefixes: LabelPrefixes = new Map();
+  const sink = new TextSink();
+  let empty = true;
+  const warn = options.warn ?? (() => undefined);
+  for (const family of collectFamilies(resourceMetrics, options.targetInfo, warn)) {
+    sink.add(metadata(family));
+    const resource = family.name === TARGET_INFO && options.targetInfo;
+    if (resource) sink.add(targetInfo(resourceMetrics, prefixes));
+    for (const { metric, scope } of family.members) {
+      const extra = options.scopeInfo ? scopeLabels(scope) : '';
+      writeSamples(sink, family.name, metric, extra, prefixes, warn);
+      if (!resource || metric.dataPoints.length > 0) empty = false;
+    }
+  }
+  // With nothing but target_info, the stock serializer says so in a comment; so do we.
+  if (empty) sink.add(NO_METRICS);
+  return sink.text();
+}
