@@ -122,3 +122,63 @@ export function ratioChart(
     '',
   ].join('\n');
 }
+
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The issue's targets, each judged on this run's figures. */
+export function targets(
+  t: readonly ThroughputRow[],
+  s: readonly ScrapeRow[],
+  gzipServed: boolean,
+): Target[] {
+  const [bare, ...others] = t;
+  const ours = t[t.length - 1] as ThroughputRow;
+  const rivals = others.slice(0, -1);
+  const prom = s[0] as ScrapeRow;
+  const oursScrape = s[s.length - 1] as ScrapeRow;
+  return [
+    {
+      target: 'throughput >= 0.95x bare Express',
+      measured: `${f(ours.ratio)}x`,
+      met: ours.ratio >= 0.95,
+    },
+    {
+      target: 'throughput ahead of every other variant',
+      measured: rivals.map((r) => `${r.label} ${f(r.ratio)}x`).join(', '),
+      met: rivals.every((r) => ours.ratio > r.ratio),
+    },
+    {
+      target: 'scrape at 2,000 series <= 0.5x prom-client',
+      measured: `${f(oursScrape.ratio)}x`,
+      met: oursScrape.ratio <= 0.5,
+    },
+    {
+      target: 'gzip when the scraper asks for it',
+      measured: gzipServed
+        ? `${kib(oursScrape.gzipBytes)} instead of ${kib(oursScrape.plainBytes)}`
+        : 'not served',
+      met: gzipServed,
+    },
+    {
+      target: 'idle RSS within 10 MiB of bare Express',
+      measured: `${f(ours.idleRssMiB - (bare as ThroughputRow).idleRssMiB, 1)} MiB more`,
+      met: ours.idleRssMiB - (bare as ThroughputRow).idleRssMiB <= 10,
+    },
+    {
+      target: "RSS at 2,000 series <= prom-client's",
+      measured: `${f(oursScrape.rssMiB, 1)} vs ${f(prom.rssMiB, 1)} MiB`,
+      met: oursScrape.rssMiB <= prom.rssMiB,
+    },
+  ];
+}
+
+export function targetTable(rows: readonly Target[]): string {
+  return table(
+    ['target', 'measured', 'met'],
+    rows.map((r) => [r.target, r.measured, r.met ? 'yes' : '**no**']),
+  );
+}

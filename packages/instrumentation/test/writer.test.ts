@@ -9,7 +9,7 @@ import {
 import express from 'express5';
 import { COLLECTORS } from '../src/collectors/index';
 import { acceptsGzip } from '../src/export/accept-encoding';
-import { writeExposition } from '../src/export/writer';
+import { writeExposition, writeExpositionBytes } from '../src/export/writer';
 import { registerMetrics, type MetricsHandle } from '../src/index';
 import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
 import { resolveOptions } from '../src/options';
@@ -378,6 +378,27 @@ describe('gzip on the metrics endpoint', () => {
       expect(head.headers['content-encoding']).toBe(
         'Accept-Encoding' in headers ? 'gzip' : undefined,
       );
+    }
+  });
+});
+
+describe('writeExpositionBytes', () => {
+  it('is the UTF-8 encoding of writeExposition, non-ASCII labels included', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const counter = provider.getMeter('bytes').createCounter('requests');
+    counter.add(3, { endpoint: '/ünïcödé/✓', quote: 'say "hi"\n' });
+    counter.add(1, { endpoint: '/plain' });
+    try {
+      const { resourceMetrics } = await reader.collect();
+      const options = { targetInfo: false, scopeInfo: false };
+      const text = writeExposition(resourceMetrics, options);
+      expect(text).toContain('✓');
+      expect(writeExpositionBytes(resourceMetrics, options).equals(Buffer.from(text, 'utf8'))).toBe(
+        true,
+      );
+    } finally {
+      await provider.shutdown();
     }
   });
 });

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
-import { writeExposition } from './writer.js';
+import { writeExposition, writeExpositionBytes } from './writer.js';
 
 /** Prometheus' text format, version 0.0.4. */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -36,17 +37,26 @@ export function createExposition(
     warn: (key: string, message: string) => report(`exposition:${key}`, message),
   };
 
-  async function text(): Promise<string> {
+  async function collect(): Promise<ResourceMetrics> {
     const { resourceMetrics, errors } = await reader.collect();
     for (const err of errors) report('collect', 'a metric callback failed during collection', err);
-    return writeExposition(resourceMetrics, writerOptions);
+    return resourceMetrics;
+  }
+
+  async function text(): Promise<string> {
+    return writeExposition(await collect(), writerOptions);
+  }
+
+  // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
+  async function bytes(): Promise<Buffer> {
+    return writeExpositionBytes(await collect(), writerOptions);
   }
 
   /** The body to send and its encoding; the plain text if compressing fails. */
   async function encode(
-    body: string,
+    body: Buffer,
     gzipped: boolean,
-  ): Promise<{ payload: string | Buffer; encoding?: 'gzip' }> {
+  ): Promise<{ payload: Buffer; encoding?: 'gzip' }> {
     if (!gzipped) return { payload: body };
     try {
       return { payload: await compress(body), encoding: 'gzip' };
@@ -58,7 +68,7 @@ export function createExposition(
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
     const gzipped = acceptsGzip(req.headers['accept-encoding']);
-    text()
+    bytes()
       .then((body) => encode(body, gzipped))
       .then(
         ({ payload, encoding }) => {
@@ -67,7 +77,7 @@ export function createExposition(
           res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
           res.setHeader('Vary', 'Accept-Encoding');
           if (encoding !== undefined) res.setHeader('Content-Encoding', encoding);
-          res.setHeader('Content-Length', Buffer.byteLength(payload));
+          res.setHeader('Content-Length', payload.length);
           res.end(req.method === 'HEAD' ? undefined : payload);
         },
         (err: unknown) => {

@@ -176,9 +176,8 @@ function targetInfo(resourceMetrics: ResourceMetrics, prefixes: LabelPrefixes): 
  * label text is made once for all its lines, label names once per exposition, bucket bounds once
  * per histogram, no regex runs per sample, and the text is gathered in a buffer (see TextSink).
  */
-export function writeExposition(resourceMetrics: ResourceMetrics, options: WriterOptions): string {
+function writeInto(sink: TextSink, resourceMetrics: ResourceMetrics, options: WriterOptions): void {
   const prefixes: LabelPrefixes = new Map();
-  const sink = new TextSink();
   let empty = true;
   const warn = options.warn ?? (() => undefined);
   for (const family of collectFamilies(resourceMetrics, options.targetInfo, warn)) {
@@ -193,5 +192,20 @@ export function writeExposition(resourceMetrics: ResourceMetrics, options: Write
   }
   // With nothing but target_info, the stock serializer says so in a comment; so do we.
   if (empty) sink.add(NO_METRICS);
+}
+
+export function writeExposition(resourceMetrics: ResourceMetrics, options: WriterOptions): string {
+  const sink = new TextSink();
+  writeInto(sink, resourceMetrics, options);
   return sink.text();
+}
+
+/** The same exposition as {@link writeExposition}, as the UTF-8 bytes a response sends. */
+export function writeExpositionBytes(
+  resourceMetrics: ResourceMetrics,
+  options: WriterOptions,
+): Buffer {
+  const sink = new TextSink();
+  writeInto(sink, resourceMetrics, options);
+  return sink.bytes();
 }
