@@ -86,18 +86,17 @@ export function scrapeTable(rows: readonly ScrapeRow[]): string {
   );
 }
 
-/** A horizontal bar chart of ratios, with a line at 1. */
+/** Horizontal bar charts of ratios, each group on its own scale, with a line at 1. */
 export function ratioChart(
   groups: Array<{ title: string; bars: Array<{ label: string; value: number }> }>,
 ): string {
   const width = 720;
   const left = 300;
   const barH = 22;
-  const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => b.value)));
-  const scale = (width - left - 60) / max;
   let y = 10;
   const parts: string[] = [];
   for (const g of groups) {
+    const scale = (width - left - 60) / Math.max(1.2, ...g.bars.map((b) => b.value));
     parts.push(`<text x="10" y="${y + 16}" font-weight="bold">${g.title}</text>`);
     y += 28;
     const top = y;
