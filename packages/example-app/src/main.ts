@@ -1,7 +1,12 @@
 import { createApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const { app, metrics } = createApp();
+// Basic authentication on the metrics endpoint, when both are set.
+const username = process.env.METRICS_USERNAME;
+const password = process.env.METRICS_PASSWORD;
+const { app, metrics } = createApp(
+  username && password ? { endpoint: { basicAuth: { username, password } } } : {},
+);
 
 metrics.ready.then(
   () => console.log(`metrics on ${metrics.url ?? 'the app'}`),

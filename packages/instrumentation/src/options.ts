@@ -42,6 +42,34 @@ export interface EndpointOptions {
    * @default '/metrics'
    */
   path?: string;
+  /**
+   * Require HTTP basic authentication on the exposition (Prometheus: `basic_auth`).
+   * @default undefined (no authentication)
+   */
+  basicAuth?: { username: string; password: string };
+  /**
+   * Require `Authorization: Bearer <token>` on the exposition (Prometheus: `authorization`).
+   * With `basicAuth` as well, either is accepted.
+   * @default undefined (no authentication)
+   */
+  bearerToken?: string;
+  /**
+   * Serve the metrics port over HTTPS with this key and certificate (PEM); `'port'` mode only
+   * (Prometheus: `scheme: https` and `tls_config`).
+   * @default undefined (plain HTTP)
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+/** The endpoint options after defaults and validation. */
+export interface ResolvedEndpoint {
+  mode: 'port' | 'app' | 'none';
+  port: number;
+  host: string;
+  path: string;
+  basicAuth: { username: string; password: string } | undefined;
+  bearerToken: string | undefined;
+  tls: { key: string | Buffer; cert: string | Buffer } | undefined;
 }
 
 /** The groups of series read at collection time; each can be switched off. */
@@ -131,7 +159,7 @@ export interface ResolvedOptions {
   gcDurationBuckets: readonly number[];
   collectors: Required<CollectorOptions>;
   excludePaths: ReadonlyArray<string | RegExp>;
-  endpoint: Required<EndpointOptions>;
+  endpoint: ResolvedEndpoint;
   targetInfo: boolean;
   scopeInfo: boolean;
 }
@@ -212,7 +240,7 @@ function envPort(env: Env): number | undefined {
   return port;
 }
 
-function resolveEndpoint(value: unknown, env: Env): Required<EndpointOptions> {
+function resolveEndpoint(value: unknown, env: Env): ResolvedEndpoint {
   if (value === undefined) value = {};
   if (typeof value !== 'object' || value === null) fail('endpoint', 'an object', value);
   const e = value as EndpointOptions;
@@ -228,7 +256,40 @@ function resolveEndpoint(value: unknown, env: Env): Required<EndpointOptions> {
     port: checkPort('endpoint.port', e.port ?? envPort(env) ?? DEFAULT_METRICS_PORT),
     host: checkString('endpoint.host', e.host ?? (envHost || DEFAULT_METRICS_HOST)),
     path,
+    basicAuth: resolveBasicAuth(e.basicAuth),
+    bearerToken:
+      e.bearerToken === undefined ? undefined : checkSecret('endpoint.bearerToken', e.bearerToken),
+    tls: resolveTls(e.tls, mode),
   };
+}
+
+function checkSecret(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') fail(option, 'a non-empty string', typeof value);
+  return value;
+}
+
+function resolveBasicAuth(value: unknown): ResolvedEndpoint['basicAuth'] {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) fail('endpoint.basicAuth', 'an object', value);
+  const { username, password } = value as { username?: unknown; password?: unknown };
+  // A colon ends the user name in the Basic scheme, so a name containing one could never match.
+  if (typeof username !== 'string' || username === '' || username.includes(':')) {
+    fail('endpoint.basicAuth.username', 'a non-empty string without ":"', username);
+  }
+  return { username, password: checkSecret('endpoint.basicAuth.password', password) };
+}
+
+function resolveTls(value: unknown, mode: string): ResolvedEndpoint['tls'] {
+  if (value === undefined) return undefined;
+  if (mode !== 'port') fail('endpoint.tls', "used with endpoint.mode 'port' only", `mode ${mode}`);
+  if (typeof value !== 'object' || value === null) fail('endpoint.tls', 'an object', value);
+  const { key, cert } = value as { key?: unknown; cert?: unknown };
+  const pem = (option: string, v: unknown): string | Buffer => {
+    if (typeof v !== 'string' && !Buffer.isBuffer(v))
+      fail(option, 'a PEM string or Buffer', typeof v);
+    return v;
+  };
+  return { key: pem('endpoint.tls.key', key), cert: pem('endpoint.tls.cert', cert) };
 }
 
 /**

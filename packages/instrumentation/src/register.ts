@@ -3,6 +3,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Express } from 'express';
 import { COLLECTORS } from './collectors/index.js';
+import { createAuthorizer } from './export/auth.js';
 import { createExposition } from './export/exposition.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
 import { createRequestMiddleware } from './http/middleware.js';
@@ -24,7 +25,10 @@ export interface MetricsHandle {
   readonly url: string | undefined;
   /** The provider the package records into; one per call, never shared. */
   readonly meterProvider: MeterProvider;
-  /** Answers a scrape; mount it where you like (`app.get('/metrics', handle.handler)`). */
+  /**
+   * Answers a scrape (with the endpoint's authentication, if any); mount it where you like
+   * (`app.get('/metrics', handle.handler)`).
+   */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** The current exposition text, in-process (for tests). */
   scrape(): Promise<string>;
@@ -88,8 +92,15 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
 
   let active = true;
   const { endpoint } = resolved;
+  const authorize = createAuthorizer(endpoint);
+  const serveMetrics: MetricsHandle['handler'] =
+    authorize === undefined
+      ? exposition.handler
+      : (req, res) => {
+          if (authorize(req, res)) exposition.handler(req, res);
+        };
   const mountedMetrics =
-    endpoint.mode === 'app' ? { path: endpoint.path, handler: exposition.handler } : undefined;
+    endpoint.mode === 'app' ? { path: endpoint.path, handler: serveMetrics } : undefined;
   installFirst(
     app,
     createRequestMiddleware({
@@ -110,7 +121,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
 
   let server: MetricsServer | undefined;
   if (endpoint.mode === 'port') {
-    server = startMetricsServer(endpoint, exposition.handler);
+    server = startMetricsServer(endpoint, serveMetrics);
   }
   const ready = server?.ready ?? Promise.resolve();
   // A failed listen must not become an unhandled rejection that ends the app; it is written once
@@ -124,7 +135,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       return server?.url();
     },
     meterProvider,
-    handler: exposition.handler,
+    handler: serveMetrics,
     scrape: () => exposition.text(),
     shutdown: () =>
       (stopping ??= (async () => {

@@ -12,7 +12,7 @@ export interface ExampleApp {
  * The example app as users run it (`node dist/main.js`), on free loopback ports. The tiny young
  * generation makes V8 collect often, so GC series have data within a short run.
  */
-export async function startExampleApp(): Promise<ExampleApp> {
+export async function startExampleApp(env: NodeJS.ProcessEnv = {}): Promise<ExampleApp> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const main = join(__dirname, '..', '..', '..', 'example-app', 'dist', 'main.js');
   const app: Started = start(process.execPath, ['--max-semi-space-size=1', main], {
@@ -20,12 +20,13 @@ export async function startExampleApp(): Promise<ExampleApp> {
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
     OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
     NODE_ENV: 'production',
+    ...env,
   });
   const url = `http://127.0.0.1:${port}`;
-  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  // Readiness from the app's own words, not a request: every request counts in the test.
+  // Readiness from the app's own words (it prints both once listening), not a request: every
+  // request counts in the test.
   const up = await waitFor(
-    async () => app.output().includes('example app on') && (await fetch(metricsUrl)).ok,
+    async () => app.output().includes('example app on') && app.output().includes('metrics on'),
     20000,
   );
   if (!up) {

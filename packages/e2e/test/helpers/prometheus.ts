@@ -23,6 +23,8 @@ export interface Prometheus {
 export async function startPrometheus(options: {
   jobs: Record<string, string[]>;
   ruleFiles?: string[];
+  /** Extra YAML lines of a job's scrape config (indented under it), such as `basic_auth`. */
+  jobConfig?: Record<string, string[]>;
 }): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-prometheus-'));
   const port = await freePort();
@@ -38,6 +40,7 @@ export async function startPrometheus(options: {
     'scrape_configs:',
     ...Object.entries(jobs).flatMap(([job, targets]) => [
       `  - job_name: ${JSON.stringify(job)}`,
+      ...(options.jobConfig?.[job] ?? []).map((line) => `    ${line}`),
       '    static_configs:',
       `      - targets: ${JSON.stringify(targets)}`,
     ]),

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pathnameOf, type NodeHandler } from '../http/middleware.js';
 
@@ -10,9 +11,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-function formatUrl(address: AddressInfo, path: string): string {
+function formatUrl(address: AddressInfo, path: string, scheme: string): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}${path}`;
+  return `${scheme}://${host}:${address.port}${path}`;
 }
 
 /**
@@ -20,11 +21,16 @@ function formatUrl(address: AddressInfo, path: string): string {
  * alive once the app's own server is gone.
  */
 export function startMetricsServer(
-  options: { host: string; port: number; path: string },
+  options: {
+    host: string;
+    port: number;
+    path: string;
+    tls?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  },
   handler: NodeHandler,
 ): MetricsServer {
-  const { host, port, path } = options;
-  const server: Server = createServer((req, res) => {
+  const { host, port, path, tls } = options;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (pathnameOf(req.url) !== path) {
       res.statusCode = 404;
       res.end();
@@ -35,7 +41,11 @@ export function startMetricsServer(
     } else {
       handler(req, res);
     }
-  });
+  };
+  const server: Server =
+    tls === undefined
+      ? createServer(listener)
+      : createHttpsServer({ key: tls.key, cert: tls.cert }, listener);
   server.unref();
 
   const ready = new Promise<void>((resolve, reject) => {
@@ -62,7 +72,9 @@ export function startMetricsServer(
     ready,
     url: () => {
       const address = server.address();
-      return address !== null && typeof address === 'object' ? formatUrl(address, path) : undefined;
+      return address !== null && typeof address === 'object'
+        ? formatUrl(address, path, tls === undefined ? 'http' : 'https')
+        : undefined;
     },
     // Waiting for `ready` first means a close during startup still closes the socket once bound.
     close: () => (closing ??= ready.then(close, () => undefined)),
