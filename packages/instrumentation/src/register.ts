@@ -141,7 +141,9 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       (stopping ??= (async () => {
         active = false;
         for (const stop of stopCollectors) stop();
-        await Promise.all([server?.close(), meterProvider.shutdown()]);
+        // The endpoint first: scrapes in flight still find a working provider.
+        await server?.close();
+        await meterProvider.shutdown();
       })()),
   };
 }

@@ -3,6 +3,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pathnameOf, type NodeHandler } from '../http/middleware.js';
 
+/** How long scrapes in flight may go on once the endpoint is closing. */
+const CLOSE_GRACE_MS = 2000;
+
 export interface MetricsServer {
   /** Settles when the server listens; rejects with an error naming the port if it cannot. */
   ready: Promise<void>;
@@ -63,10 +66,13 @@ export function startMetricsServer(
   });
 
   let closing: Promise<void> | undefined;
+  // Scrapes in flight may finish for a moment; then whatever is left is cut, so a stuck
+  // scraper cannot hold shutdown up.
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
-      server.closeAllConnections();
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
     });
   return {
     ready,
