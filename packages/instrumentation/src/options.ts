@@ -1,5 +1,7 @@
 /** Public options of {@link registerMetrics}, their defaults, and their validation. */
 
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+
 /** Latency buckets in seconds; the seed's, so its dashboards keep working. */
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
@@ -135,6 +137,22 @@ export interface RegisterMetricsOptions {
    */
   excludePaths?: ReadonlyArray<string | RegExp>;
   /**
+   * Labels of your own on the request series: their names, fixed here, and a function that gives
+   * their values for each request (a missing or non-string value is ''; values are cut at 128
+   * characters). If it throws, the values are '' and the error is reported once.
+   * @default undefined (no extra labels)
+   */
+  extraLabels?: {
+    names: readonly string[];
+    values: (req: ExpressRequest, res: ExpressResponse) => Record<string, string>;
+  };
+  /**
+   * The most series each request metric keeps; label sets beyond it are counted in one series
+   * labelled `otel_metric_overflow="true"`, and a warning names the metric and the limit.
+   * @default 2000
+   */
+  cardinalityLimit?: number;
+  /**
    * Where the exposition is served.
    * @default { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' }
    */
@@ -153,6 +171,8 @@ export interface RegisterMetricsOptions {
 
 /** The options after defaults and validation; what the rest of the package reads. */
 export interface ResolvedOptions {
+  extraLabels: ResolvedExtraLabels | undefined;
+  cardinalityLimit: number;
   appVersion: string;
   appConfig: string;
   latencyBuckets: readonly number[];
@@ -165,6 +185,34 @@ export interface ResolvedOptions {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ResolvedExtraLabels {
+  names: readonly string[];
+  values: (req: ExpressRequest, res: ExpressResponse) => Record<string, string>;
+}
+
+/** Prometheus' label-name rule; `__` starts the names Prometheus keeps for itself. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const TAKEN_LABELS = ['method', 'endpoint', 'http_status', 'le'];
+
+function resolveExtraLabels(value: unknown): ResolvedExtraLabels | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) fail('extraLabels', 'an object', value);
+  const { names, values } = value as { names?: unknown; values?: unknown };
+  if (!Array.isArray(names)) fail('extraLabels.names', 'an array of label names', names);
+  for (const name of names) {
+    if (typeof name !== 'string' || !LABEL_NAME.test(name) || name.startsWith('__')) {
+      fail('extraLabels.names', 'Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*, not __...)', name);
+    }
+    if (TAKEN_LABELS.includes(name))
+      fail('extraLabels.names', 'names the package does not use itself', name);
+  }
+  if (new Set(names).size !== names.length)
+    fail('extraLabels.names', 'distinct names', names.join(','));
+  if (typeof values !== 'function')
+    fail('extraLabels.values', 'a function (req, res) => labels', typeof values);
+  return { names: [...(names as string[])], values: values as ResolvedExtraLabels['values'] };
+}
 
 function fail(option: string, expected: string, got: unknown): never {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
@@ -200,6 +248,13 @@ function checkBuckets(option: string, value: unknown): readonly number[] {
     );
   if (!ok) fail(option, 'a non-empty, strictly increasing array of finite numbers', value);
   return [...(value as number[])];
+}
+
+function checkLimit(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 2) {
+    fail('cardinalityLimit', 'an integer of at least 2', value);
+  }
+  return value;
 }
 
 function checkExcludePaths(value: unknown): ReadonlyArray<string | RegExp> {
@@ -310,6 +365,8 @@ export function resolveOptions(options: unknown, env: Env = process.env): Resolv
     ),
     collectors: resolveCollectors(o.collectors),
     excludePaths: checkExcludePaths(o.excludePaths ?? []),
+    extraLabels: resolveExtraLabels(o.extraLabels),
+    cardinalityLimit: checkLimit(o.cardinalityLimit ?? 2000),
     endpoint: resolveEndpoint(o.endpoint, env),
     targetInfo: checkBoolean('targetInfo', o.targetInfo ?? false),
     scopeInfo: checkBoolean('scopeInfo', o.scopeInfo ?? false),

@@ -6,6 +6,7 @@ import { COLLECTORS } from './collectors/index.js';
 import { createAuthorizer } from './export/auth.js';
 import { createExposition } from './export/exposition.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
+import { createExtraLabels } from './http/extra-labels.js';
 import { createRequestMiddleware } from './http/middleware.js';
 import { createRouteResolver } from './http/route-template.js';
 import { isExpressApp, routerOf, type ExpressApp } from './internal-types.js';
@@ -62,7 +63,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   const reader = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [reader], views: createViews(resolved) });
   const meter = meterProvider.getMeter(METER_NAME);
-  const exposition = createExposition(reader, resolved, report);
+  const exposition = createExposition(reader, resolved, report, createReporter('warn'));
 
   const stopCollectors: Array<() => void> = [];
   for (const collector of COLLECTORS) {
@@ -113,6 +114,9 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       }),
       resolveEndpoint: createRouteResolver(app),
       excludePaths: resolved.excludePaths,
+      ...(resolved.extraLabels && {
+        extraLabels: createExtraLabels(resolved.extraLabels, report),
+      }),
       ...(mountedMetrics && { metrics: mountedMetrics }),
       report,
       isActive: () => active,

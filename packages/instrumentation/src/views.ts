@@ -21,8 +21,12 @@ import type { ResolvedOptions } from './options.js';
  * future hook or another library's meter of the same name) from adding series.
  */
 export function createViews(
-  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets'>,
+  options: Pick<
+    ResolvedOptions,
+    'latencyBuckets' | 'gcDurationBuckets' | 'extraLabels' | 'cardinalityLimit'
+  >,
 ): ViewOptions[] {
+  const extra = options.extraLabels?.names ?? [];
   return [
     {
       meterName: METER_NAME,
@@ -32,15 +36,24 @@ export function createViews(
         type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
         options: { boundaries: [...options.latencyBuckets], recordMinMax: false },
       },
-      attributesProcessors: [createAllowListAttributesProcessor([LABELS.method, LABELS.endpoint])],
+      attributesProcessors: [
+        createAllowListAttributesProcessor([LABELS.method, LABELS.endpoint, ...extra]),
+      ],
+      aggregationCardinalityLimit: options.cardinalityLimit,
     },
     {
       meterName: METER_NAME,
       instrumentName: INSTRUMENTS.requestCount,
       name: METRICS.requestCount,
       attributesProcessors: [
-        createAllowListAttributesProcessor([LABELS.method, LABELS.endpoint, LABELS.httpStatus]),
+        createAllowListAttributesProcessor([
+          LABELS.method,
+          LABELS.endpoint,
+          LABELS.httpStatus,
+          ...extra,
+        ]),
       ],
+      aggregationCardinalityLimit: options.cardinalityLimit,
     },
     {
       meterName: METER_NAME,

@@ -16,6 +16,8 @@ describe('options', () => {
       gcDurationBuckets: [0.001, 0.01, 0.1, 1, 2, 5],
       collectors: { process: true, runtime: true, gc: true, eventLoop: true },
       excludePaths: [],
+      extraLabels: undefined,
+      cardinalityLimit: 2000,
       endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' },
       targetInfo: false,
       scopeInfo: false,

@@ -18,6 +18,9 @@ export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
  */
 const compress = promisify(gzip);
 
+/** The attribute the SDK puts on the series that collects label sets beyond the limit. */
+const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
+
 export interface Exposition {
   /** The current exposition text. */
   text(): Promise<string>;
@@ -28,8 +31,9 @@ export interface Exposition {
 /** Reads the reader's current data and writes it in the Prometheus text format. */
 export function createExposition(
   reader: PrometheusExporter,
-  options: { targetInfo: boolean; scopeInfo: boolean },
+  options: { targetInfo: boolean; scopeInfo: boolean; cardinalityLimit: number },
   report: Reporter,
+  warn: Reporter,
 ): Exposition {
   const writerOptions = {
     targetInfo: options.targetInfo,
@@ -37,9 +41,26 @@ export function createExposition(
     warn: (key: string, message: string) => report(`exposition:${key}`, message),
   };
 
+  // The SDK folds label sets beyond the limit into one series silently; say so, once per metric.
+  function warnOverflow(resourceMetrics: ResourceMetrics): void {
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        const points = metric.dataPoints as ReadonlyArray<{ attributes: Record<string, unknown> }>;
+        if (points.some((p) => p.attributes[OVERFLOW_ATTRIBUTE] === true)) {
+          const name = metric.descriptor.name;
+          warn(
+            `overflow:${name}`,
+            `metric ${name} reached its limit of ${options.cardinalityLimit} series; further label sets are counted in its otel_metric_overflow="true" series`,
+          );
+        }
+      }
+    }
+  }
+
   async function collect(): Promise<ResourceMetrics> {
     const { resourceMetrics, errors } = await reader.collect();
     for (const err of errors) report('collect', 'a metric callback failed during collection', err);
+    warnOverflow(resourceMetrics);
     return resourceMetrics;
   }
 

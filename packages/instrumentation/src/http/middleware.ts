@@ -4,6 +4,7 @@ import type { Counter, Histogram } from '@opentelemetry/api';
 import type { ExpressRequestFields } from '../internal-types.js';
 import { LABELS } from '../names.js';
 import type { Reporter } from '../report.js';
+import type { ExtraLabels } from './extra-labels.js';
 import { methodLabel, statusLabel } from './labels.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -14,6 +15,8 @@ export interface RequestMiddlewareDeps {
   count: Counter;
   resolveEndpoint: (req: ExpressRequestFields) => string;
   excludePaths: ReadonlyArray<string | RegExp>;
+  /** The user's labels, when configured. */
+  extraLabels?: ExtraLabels;
   /** Serve the exposition at this path of the app (the `'app'` endpoint mode). */
   metrics?: { path: string; handler: NodeHandler };
   report: Reporter;
@@ -41,7 +44,8 @@ function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>):
  * touches the request or the response, and nothing it does can throw into the app.
  */
 export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware {
-  const { latency, count, resolveEndpoint, excludePaths, metrics, report, isActive } = deps;
+  const { latency, count, resolveEndpoint, excludePaths, extraLabels, metrics, report, isActive } =
+    deps;
 
   function track(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
@@ -54,8 +58,10 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
         const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
         // Not finished at 'close': the client went away before the response was complete.
         const status = statusLabel(res.statusCode, !res.writableFinished);
-        latency.record(seconds, { [LABELS.method]: method, [LABELS.endpoint]: endpoint });
+        const extra = extraLabels?.(req, res);
+        latency.record(seconds, { ...extra, [LABELS.method]: method, [LABELS.endpoint]: endpoint });
         count.add(1, {
+          ...extra,
           [LABELS.method]: method,
           [LABELS.endpoint]: endpoint,
           [LABELS.httpStatus]: status,
