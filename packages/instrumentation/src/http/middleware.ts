@@ -58,14 +58,20 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
         const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
         // Not finished at 'close': the client went away before the response was complete.
         const status = statusLabel(res.statusCode, !res.writableFinished);
-        const extra = extraLabels?.(req, res);
-        latency.record(seconds, { ...extra, [LABELS.method]: method, [LABELS.endpoint]: endpoint });
-        count.add(1, {
-          ...extra,
+        const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
+        const counted = {
           [LABELS.method]: method,
           [LABELS.endpoint]: endpoint,
           [LABELS.httpStatus]: status,
-        });
+        };
+        if (extraLabels === undefined) {
+          latency.record(seconds, timed);
+          count.add(1, counted);
+        } else {
+          const extra = extraLabels(req, res);
+          latency.record(seconds, { ...extra, ...timed });
+          count.add(1, { ...extra, ...counted });
+        }
       } catch (err) {
         report('record', 'could not record a request', err);
       }
