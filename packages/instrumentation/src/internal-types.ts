@@ -3,6 +3,8 @@
  * and Express 5 (the `router` package) differ; every field is optional and checked before use.
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 /** A layer of a router's stack: a middleware, a mounted router or sub-app, or a route. */
 export interface ExpressLayer {
   handle?: unknown;
@@ -31,6 +33,8 @@ export interface ExpressRoute {
 /** An Express 4 or 5 application, as far as the package reads it. */
 export interface ExpressApp {
   use: (...args: unknown[]) => unknown;
+  /** Handles one request: called by the app function and by a parent app that mounts this one. */
+  handle: (req: IncomingMessage, res: ServerResponse, callback?: unknown) => unknown;
   /** Express 4 only: creates `_router` on first use. */
   lazyrouter?: () => void;
   _router?: ExpressRouter;
@@ -53,6 +57,7 @@ export function isExpressApp(value: unknown): value is ExpressApp {
   const app = value as Partial<ExpressApp>;
   return (
     typeof app.use === 'function' &&
+    typeof app.handle === 'function' &&
     (typeof app.lazyrouter === 'function' || 'router' in (value as object))
   );
 }

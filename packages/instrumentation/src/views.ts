@@ -17,16 +17,14 @@ import type { ResolvedOptions } from './options.js';
 
 /**
  * The Views that turn the package's instruments into the Prometheus series of the contract:
- * the names, the buckets and the labels kept. The allow-lists keep a stray attribute (from a
- * future hook or another library's meter of the same name) from adding series.
+ * the names, the buckets and the series limit. The request instruments have no attribute filter:
+ * the middleware alone records into them with exactly the declared labels, and a filter costs an
+ * object and a context lookup on every request. The instruments recorded once or rarely keep an
+ * allow-list against a stray attribute.
  */
 export function createViews(
-  options: Pick<
-    ResolvedOptions,
-    'latencyBuckets' | 'gcDurationBuckets' | 'extraLabels' | 'cardinalityLimit'
-  >,
+  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit'>,
 ): ViewOptions[] {
-  const extra = options.extraLabels?.names ?? [];
   return [
     {
       meterName: METER_NAME,
@@ -36,23 +34,12 @@ export function createViews(
         type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
         options: { boundaries: [...options.latencyBuckets], recordMinMax: false },
       },
-      attributesProcessors: [
-        createAllowListAttributesProcessor([LABELS.method, LABELS.endpoint, ...extra]),
-      ],
       aggregationCardinalityLimit: options.cardinalityLimit,
     },
     {
       meterName: METER_NAME,
       instrumentName: INSTRUMENTS.requestCount,
       name: METRICS.requestCount,
-      attributesProcessors: [
-        createAllowListAttributesProcessor([
-          LABELS.method,
-          LABELS.endpoint,
-          LABELS.httpStatus,
-          ...extra,
-        ]),
-      ],
       aggregationCardinalityLimit: options.cardinalityLimit,
     },
     {

@@ -90,8 +90,10 @@ describe('options', () => {
       /`app` must be an Express 4 or 5 application/,
     );
     const app = express();
+    const handle = (app as unknown as { handle: unknown }).handle;
     expect(() => registerMetrics(app, { endpoint: { mode: 'none', port: -1 } })).toThrow(TypeError);
     // Nothing was installed by the failed call.
+    expect((app as unknown as { handle: unknown }).handle).toBe(handle);
     expect((app as unknown as { router: { stack: unknown[] } }).router.stack).toHaveLength(0);
   });
 

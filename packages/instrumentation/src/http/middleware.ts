@@ -8,7 +8,6 @@ import type { ExtraLabels } from './extra-labels.js';
 import { methodLabel, statusLabel } from './labels.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
-export type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 export interface RequestMiddlewareDeps {
   latency: Histogram;
@@ -39,11 +38,13 @@ function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>):
 }
 
 /**
- * The middleware that times every request. It is placed first in the app's stack, so it sees
- * requests to routes declared before and after `registerMetrics`, and it only listens: it never
- * touches the request or the response, and nothing it does can throw into the app.
+ * Called first for every request the app handles: times it, or answers it when it is a scrape of
+ * the metrics path mounted in the app. Returns true when it answered the request itself. It only
+ * listens: it never touches the request or the response, and nothing it does throws into the app.
  */
-export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware {
+export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestInterceptor {
   const { latency, count, resolveEndpoint, excludePaths, extraLabels, metrics, report, isActive } =
     deps;
 
@@ -78,17 +79,14 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
     });
   }
 
-  return function expressOtelMetrics(req, res, next) {
-    if (!isActive()) {
-      next();
-      return;
-    }
+  return function intercept(req, res) {
+    if (!isActive()) return false;
     try {
       const path = pathnameOf(req.url);
       if (metrics !== undefined && path === metrics.path) {
         if (req.method === 'GET' || req.method === 'HEAD') {
           metrics.handler(req, res);
-          return;
+          return true;
         }
       } else if (!isExcluded(path, excludePaths)) {
         track(req, res);
@@ -96,6 +94,6 @@ export function createRequestMiddleware(deps: RequestMiddlewareDeps): Middleware
     } catch (err) {
       report('middleware', 'could not start measuring a request', err);
     }
-    next();
+    return false;
   };
 }
