@@ -21,6 +21,9 @@ export const DEFAULT_METRICS_HOST = '0.0.0.0';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 
+/** Prometheus' default `scrape_timeout`. */
+export const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+
 /** Where the Prometheus exposition is served. */
 export interface EndpointOptions {
   /**
@@ -61,6 +64,14 @@ export interface EndpointOptions {
    * @default undefined (plain HTTP)
    */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Milliseconds a scrape may take, from its request to the last byte sent; a scraper still
+   * reading then (or still sending its request, on the metrics port) is disconnected, so a slow
+   * or stuck client holds neither a socket nor a copy of the exposition. Prometheus' own
+   * `scrape_timeout` defaults to 10 s.
+   * @default 10000
+   */
+  timeout?: number;
 }
 
 /** The endpoint options after defaults and validation. */
@@ -72,6 +83,7 @@ export interface ResolvedEndpoint {
   basicAuth: { username: string; password: string } | undefined;
   bearerToken: string | undefined;
   tls: { key: string | Buffer; cert: string | Buffer } | undefined;
+  timeout: number;
 }
 
 /** The groups of series read at collection time; each can be switched off. */
@@ -214,6 +226,45 @@ function resolveExtraLabels(value: unknown): ResolvedExtraLabels | undefined {
   return { names: [...(names as string[])], values: values as ResolvedExtraLabels['values'] };
 }
 
+/**
+ * A misspelt option would otherwise be ignored, and its default silently used in its place.
+ * `object` is known to be a non-null object.
+ */
+function checkKeys(option: string, object: object, known: readonly string[]): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `express-otel-metrics: ${option === '' ? 'there is no option' : `option \`${option}\` has no key`} ${JSON.stringify(key)}; the known ones are ${known.join(', ')}`,
+      );
+    }
+  }
+}
+
+const OPTION_KEYS = [
+  'appVersion',
+  'appConfig',
+  'latencyBuckets',
+  'gcDurationBuckets',
+  'collectors',
+  'excludePaths',
+  'extraLabels',
+  'cardinalityLimit',
+  'endpoint',
+  'targetInfo',
+  'scopeInfo',
+] as const satisfies ReadonlyArray<keyof RegisterMetricsOptions>;
+
+const ENDPOINT_KEYS = [
+  'mode',
+  'port',
+  'host',
+  'path',
+  'basicAuth',
+  'bearerToken',
+  'tls',
+  'timeout',
+] as const satisfies ReadonlyArray<keyof EndpointOptions>;
+
 function fail(option: string, expected: string, got: unknown): never {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
   throw new TypeError(
@@ -298,6 +349,7 @@ function envPort(env: Env): number | undefined {
 function resolveEndpoint(value: unknown, env: Env): ResolvedEndpoint {
   if (value === undefined) value = {};
   if (typeof value !== 'object' || value === null) fail('endpoint', 'an object', value);
+  checkKeys('endpoint', value, ENDPOINT_KEYS);
   const e = value as EndpointOptions;
   const mode = e.mode ?? 'port';
   if (mode !== 'port' && mode !== 'app' && mode !== 'none') {
@@ -315,7 +367,16 @@ function resolveEndpoint(value: unknown, env: Env): ResolvedEndpoint {
     bearerToken:
       e.bearerToken === undefined ? undefined : checkSecret('endpoint.bearerToken', e.bearerToken),
     tls: resolveTls(e.tls, mode),
+    timeout: checkTimeout(e.timeout ?? DEFAULT_SCRAPE_TIMEOUT_MS),
   };
+}
+
+function checkTimeout(value: unknown): number {
+  // setTimeout's ceiling (about 24.8 days); above it Node fires at once.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    fail('endpoint.timeout', 'an integer number of milliseconds from 1 to 2147483647', value);
+  }
+  return value;
 }
 
 function checkSecret(option: string, value: unknown): string {
@@ -354,6 +415,7 @@ function resolveTls(value: unknown, mode: string): ResolvedEndpoint['tls'] {
 export function resolveOptions(options: unknown, env: Env = process.env): ResolvedOptions {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  checkKeys('', options, OPTION_KEYS);
   const o = options as RegisterMetricsOptions;
   return {
     appVersion: checkString('appVersion', o.appVersion ?? 'unknown'),

@@ -18,7 +18,7 @@ describe('options', () => {
       excludePaths: [],
       extraLabels: undefined,
       cardinalityLimit: 2000,
-      endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' },
+      endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics', timeout: 10000 },
       targetInfo: false,
       scopeInfo: false,
     });
@@ -73,6 +73,22 @@ describe('options', () => {
       /`endpoint.path` must be a path starting with '\/', got "metrics"/,
     ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
+    ['endpoint.timeout zero', { endpoint: { timeout: 0 } }, /`endpoint.timeout` must be .*got 0/],
+    [
+      'endpoint.timeout in seconds',
+      { endpoint: { timeout: 2.5 } },
+      /`endpoint.timeout` must be an integer number of milliseconds.*got 2.5/,
+    ],
+    [
+      'top-level key',
+      { appVerison: '1.0' },
+      /there is no option "appVerison"; the known ones are appVersion, appConfig/,
+    ],
+    [
+      'endpoint key',
+      { endpoint: { prot: 9464 } },
+      /option `endpoint` has no key "prot"; the known ones are mode, port/,
+    ],
     ['options', 'fast', /`options` must be an object, got "fast"/],
   ])('rejects a wrong %s with a TypeError naming it', (_name, options, message) => {
     expect(() => resolveOptions(options, {})).toThrow(TypeError);

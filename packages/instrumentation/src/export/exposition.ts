@@ -28,10 +28,40 @@ export interface Exposition {
   handler(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/**
+ * Disconnects a scrape that has not sent its last byte after `ms`: a client that reads slowly
+ * or not at all would otherwise keep the socket, and the unsent part of the exposition in
+ * memory, for as long as it likes.
+ */
+function cutOffAfter(res: ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (res.writableFinished) return;
+    // A reset, not a close: after a close the kernel would still try to deliver what it holds
+    // to a client that does not read it.
+    const socket = res.socket;
+    if (socket !== null && typeof socket.resetAndDestroy === 'function') {
+      try {
+        socket.resetAndDestroy();
+        return;
+      } catch {
+        // A TLS socket cannot be reset; destroying it is the next best thing.
+      }
+    }
+    res.destroy();
+  }, ms);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
+}
+
 /** Reads the reader's current data and writes it in the Prometheus text format. */
 export function createExposition(
   reader: PrometheusExporter,
-  options: { targetInfo: boolean; scopeInfo: boolean; cardinalityLimit: number },
+  options: {
+    targetInfo: boolean;
+    scopeInfo: boolean;
+    cardinalityLimit: number;
+    endpoint: { timeout: number };
+  },
   report: Reporter,
   warn: Reporter,
 ): Exposition {
@@ -89,6 +119,7 @@ export function createExposition(
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
     const gzipped = acceptsGzip(req.headers['accept-encoding']);
+    cutOffAfter(res, options.endpoint.timeout);
     bytes()
       .then((body) => encode(body, gzipped))
       .then(

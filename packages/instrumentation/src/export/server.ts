@@ -29,10 +29,11 @@ export function startMetricsServer(
     port: number;
     path: string;
     tls?: { key: string | Buffer; cert: string | Buffer } | undefined;
+    timeout: number;
   },
   handler: NodeHandler,
 ): MetricsServer {
-  const { host, port, path, tls } = options;
+  const { host, port, path, tls, timeout } = options;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (pathnameOf(req.url) !== path) {
       res.statusCode = 404;
@@ -45,10 +46,17 @@ export function startMetricsServer(
       handler(req, res);
     }
   };
+  // The request side of a slow client: Node's defaults (60 s for the headers, 300 s for the
+  // request, checked every 30 s) are meant for apps that take uploads; a scrape is a one-line GET.
+  const limits = {
+    headersTimeout: timeout,
+    requestTimeout: timeout,
+    connectionsCheckingInterval: Math.min(timeout, 1000),
+  };
   const server: Server =
     tls === undefined
-      ? createServer(listener)
-      : createHttpsServer({ key: tls.key, cert: tls.cert }, listener);
+      ? createServer(limits, listener)
+      : createHttpsServer({ ...limits, key: tls.key, cert: tls.cert }, listener);
   server.unref();
 
   const ready = new Promise<void>((resolve, reject) => {

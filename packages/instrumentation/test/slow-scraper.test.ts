@@ -1,0 +1,111 @@
+import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import express from 'express5';
+import { registerMetrics, type MetricsHandle } from '../src/index';
+import { sleep } from './helpers/wait';
+
+// jest does not pass --expose-gc; the flag can still be set before the first use of `gc`.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const TIMEOUT_MS = 500;
+/** Far above what loopback's socket buffers hold, so most of it waits in the server's memory. */
+const BULK_SERIES = 1500;
+const BULK_VALUE_BYTES = 12_000;
+
+function portOf(metrics: MetricsHandle): number {
+  return Number(new URL(metrics.url as string).port);
+}
+
+/** Resolves when the connection ends, with when and how many bytes had arrived by then. */
+function closed(socket: Socket, counted: () => number): Promise<{ at: number; bytes: number }> {
+  return new Promise((resolve) => {
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ at: Date.now(), bytes: counted() }));
+  });
+}
+
+async function withEndpoint(run: (metrics: MetricsHandle) => Promise<void>): Promise<void> {
+  const metrics = registerMetrics(express(), {
+    endpoint: { host: '127.0.0.1', port: 0, timeout: TIMEOUT_MS },
+    collectors: { process: false, runtime: false, gc: false, eventLoop: false },
+  });
+  try {
+    await metrics.ready;
+    await run(metrics);
+  } finally {
+    await metrics.shutdown();
+  }
+}
+
+describe('a slow scraper', () => {
+  it('that reads one byte a second is disconnected after endpoint.timeout and leaves nothing behind', async () => {
+    await withEndpoint(async (metrics) => {
+      // An exposition of about 18 MB.
+      const bulk = metrics.meterProvider.getMeter('bulk').createCounter('bulk');
+      const filler = 'x'.repeat(BULK_VALUE_BYTES);
+      for (let i = 0; i < BULK_SERIES; i++) bulk.add(1, { v: `${filler}${i}` });
+      const size = Buffer.byteLength(await metrics.scrape());
+      expect(size).toBeGreaterThan(BULK_SERIES * BULK_VALUE_BYTES);
+
+      gc();
+      const before = process.memoryUsage().arrayBuffers;
+      const socket = connect(portOf(metrics), '127.0.0.1');
+      socket.pause();
+      let received = 0;
+      const reader = setInterval(() => {
+        const byte = socket.read(1) as Buffer | null;
+        if (byte !== null) received += byte.length;
+      }, 1000);
+      socket.write('GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n');
+
+      // While the scraper stalls, the unsent exposition is held by the server.
+      await sleep(TIMEOUT_MS / 2);
+      gc();
+      const stalled = process.memoryUsage().arrayBuffers;
+      expect(stalled - before).toBeGreaterThan(size / 2);
+
+      // Past the timeout the server has let go of it: the connection was reset and the buffers
+      // are garbage.
+      await sleep(TIMEOUT_MS + 500);
+      gc();
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(size / 10);
+
+      // What the client's kernel had already taken is still delivered, then the reset.
+      clearInterval(reader);
+      const end = closed(socket, () => received);
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      const { bytes } = await end;
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThan(size);
+
+      // No connection is left open: closing does not wait for the grace period of scrapes in flight.
+      const closing = Date.now();
+      await metrics.shutdown();
+      expect(Date.now() - closing).toBeLessThan(1000);
+    });
+  }, 20_000);
+
+  it('that sends its request one byte a second is disconnected too', async () => {
+    await withEndpoint(async (metrics) => {
+      const socket = connect(portOf(metrics), '127.0.0.1');
+      let reply = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (reply += chunk));
+      const end = closed(socket, () => reply.length);
+      const request = 'GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n';
+      const sent = Date.now();
+      let i = 0;
+      const writer = setInterval(() => {
+        if (i < request.length - 1 && !socket.destroyed) socket.write(request[i++] as string);
+      }, 1000);
+      const { at } = await end;
+      clearInterval(writer);
+      // Node checks the request's deadline once per checking interval (at most a second here).
+      expect(at - sent).toBeLessThan(TIMEOUT_MS + 1000 + 1500);
+      expect(reply.startsWith('HTTP/1.1 408')).toBe(true);
+    });
+  }, 20_000);
+});
