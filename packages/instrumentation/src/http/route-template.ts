@@ -149,12 +149,26 @@ interface CacheEntry {
 }
 
 /**
+ * Whether the route has a handler for HEAD (its own, GET's or `all`). Express sets `req.route` for
+ * a HEAD request on every route whose path matches, also one without such a handler, which then
+ * passes the request on; the route left in `req.route` never answered it.
+ */
+function answersHead(route: ExpressRoute): boolean {
+  const methods = (route as { methods?: unknown }).methods;
+  if (typeof methods !== 'object' || methods === null) return true;
+  const m = methods as Record<string, unknown>;
+  return Boolean(m.head || m.get || m._all);
+}
+
+/**
  * Resolves the `endpoint` label: the route template, with the patterns of every router and sub-app
  * it is mounted under. The template is computed from the app's structure, not from the URL, so
  * it is bounded by the routes the developer declared. Each route is looked up once and cached;
  * a router mounted in several places is told apart by matching the request path against each.
  */
-export function createRouteResolver(rootApp: ExpressApp): (req: ExpressRequestFields) => string {
+export function createRouteResolver(
+  rootApp: ExpressApp,
+): (req: ExpressRequestFields & { method?: string }) => string {
   const cache = new WeakMap<object, CacheEntry>();
 
   function appPrefix(app: ExpressApp): string {
@@ -182,6 +196,7 @@ export function createRouteResolver(rootApp: ExpressApp): (req: ExpressRequestFi
   return (req) => {
     const route = req.route;
     if (typeof route !== 'object' || route === null) return UNMATCHED_ENDPOINT;
+    if (req.method === 'HEAD' && !answersHead(route)) return UNMATCHED_ENDPOINT;
     const app = req.app ?? rootApp;
     let entry = cache.get(route);
     if (entry === undefined || entry.app !== app) {
