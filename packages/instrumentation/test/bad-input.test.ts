@@ -639,8 +639,12 @@ function comparable(seen: Seen[]): unknown {
   }));
 }
 
-/** How finalhandler prints the frame of the package's wrapper around `app.handle`. */
-const WRAPPER_FRAME = /<br> &nbsp; &nbsp;at app\.handleWithMetrics \[as handle\] \([^)]*\)/g;
+/**
+ * How finalhandler prints the frame of the package's wrapper around `app.handle`. V8 names the
+ * receiver `app` in Node 24 and `Function` in Node 22.
+ */
+const WRAPPER_FRAME =
+  /<br> &nbsp; &nbsp;at (?:app|Function)\.handleWithMetrics \[as handle\] \([^)]*\)/g;
 
 function wrapperFrames(body: Buffer): string[] {
   return body.toString('latin1').match(WRAPPER_FRAME) ?? [];

@@ -18,6 +18,7 @@ const OPTIONS: LoadOptions = {
   warmUp: 5_000,
   concurrency: 16,
   connectEvery: 1_000,
+  instrumented: true,
 };
 
 /**
@@ -57,9 +58,11 @@ const known = new Set(KNOWN_METHODS);
 
 describe('cardinality under random unmatched traffic', () => {
   let run: { result?: LoadResult; code: number | null };
+  let bare: { result?: LoadResult; code: number | null };
   beforeAll(async () => {
     run = await runLoad(OPTIONS);
-  }, TIMEOUT_MS);
+    bare = await runLoad({ ...OPTIONS, instrumented: false });
+  }, 2 * TIMEOUT_MS);
 
   const loaded = (): LoadResult => {
     expect({ seed: SEED, code: run.code, reported: run.result !== undefined }).toEqual({
@@ -115,21 +118,33 @@ describe('cardinality under random unmatched traffic', () => {
     expect(samplesOf(exposition, 'app_request_count_total', { method: 'CONNECT' })).toEqual([]);
   });
 
-  it(`keeps resident memory within ${RSS_GROWTH_LIMIT / MIB} MiB of its size after the warm-up`, () => {
+  // Node itself may grow under this load: Node 22 took about 60 MiB more RSS between the
+  // warm-up and the end with or without the package (Node 24: none), outside the V8 heap. The
+  // limit is on what the package adds to what the same app and load take without it.
+  it(`adds no more than ${RSS_GROWTH_LIMIT / MIB} MiB of resident memory after the warm-up`, () => {
     const { rssAfterWarmUp, rssAtEnd, seconds } = loaded();
+    expect({ code: bare.code, reported: bare.result !== undefined }).toEqual({
+      code: 0,
+      reported: true,
+    });
+    const without = bare.result as LoadResult;
+    const mib = (bytes: number): number => Number((bytes / MIB).toFixed(1));
+    const growth = rssAtEnd - rssAfterWarmUp;
+    const bareGrowth = without.rssAtEnd - without.rssAfterWarmUp;
     const memory = {
       seed: SEED,
       requests: OPTIONS.total,
       seconds: Number(seconds.toFixed(1)),
-      rssAfterWarmUpMiB: Number((rssAfterWarmUp / MIB).toFixed(1)),
-      rssAtEndMiB: Number((rssAtEnd / MIB).toFixed(1)),
-      growthMiB: Number(((rssAtEnd - rssAfterWarmUp) / MIB).toFixed(1)),
+      rssAfterWarmUpMiB: mib(rssAfterWarmUp),
+      rssAtEndMiB: mib(rssAtEnd),
+      growthMiB: mib(growth),
+      withoutThePackageGrowthMiB: mib(bareGrowth),
     };
     console.log(`cardinality memory: ${JSON.stringify(memory)}`);
     // The figures are part of the compared value, so a failure prints them.
-    expect({ ...memory, withinLimit: rssAtEnd - rssAfterWarmUp <= RSS_GROWTH_LIMIT }).toEqual({
+    expect({
       ...memory,
-      withinLimit: true,
-    });
+      withinLimit: growth - Math.max(bareGrowth, 0) <= RSS_GROWTH_LIMIT,
+    }).toEqual({ ...memory, withinLimit: true });
   });
 });

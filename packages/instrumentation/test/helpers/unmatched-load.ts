@@ -22,6 +22,8 @@ export interface LoadOptions {
   concurrency: number;
   /** A raw CONNECT is sent before every request whose number is a multiple of this. */
   connectEvery: number;
+  /** False: the same app and load without the package, for the memory Node itself takes. */
+  instrumented: boolean;
 }
 
 export interface LoadResult {
@@ -131,10 +133,12 @@ export async function runUnmatchedLoad(options: LoadOptions): Promise<LoadResult
   const known = new Set(KNOWN_METHODS);
 
   const app = express();
-  const metrics = registerMetrics(app, {
-    endpoint: { mode: 'none' },
-    collectors: { process: false, runtime: false, gc: false, eventLoop: false },
-  });
+  const metrics = options.instrumented
+    ? registerMetrics(app, {
+        endpoint: { mode: 'none' },
+        collectors: { process: false, runtime: false, gc: false, eventLoop: false },
+      })
+    : undefined;
   app.get('/api/users/:id', (req, res) => {
     res.json({ id: req.params.id });
   });
@@ -175,16 +179,20 @@ export async function runUnmatchedLoad(options: LoadOptions): Promise<LoadResult
     const rssAtEnd = await settledRss(gc);
     const seconds = (performance.now() - started) / 1000;
     // The last responses' 'close' events may still be on their way to the counter.
-    const exposition = await until(
-      () => metrics.scrape(),
-      (t) =>
-        samplesOf(t, 'app_request_count_total').reduce((n, s) => n + s.value, 0) >= options.total,
-    );
+    const exposition =
+      metrics === undefined
+        ? ''
+        : await until(
+            () => metrics.scrape(),
+            (t) =>
+              samplesOf(t, 'app_request_count_total').reduce((n, s) => n + s.value, 0) >=
+              options.total,
+          );
     return { seen: [...seen.values()], connects, rssAfterWarmUp, rssAtEnd, seconds, exposition };
   } finally {
     agent.destroy();
     await running.close();
-    await metrics.shutdown();
+    await metrics?.shutdown();
   }
 }
 
