@@ -9,7 +9,10 @@ const { app, metrics } = createApp(
 );
 
 metrics.ready.then(
-  () => console.log(`metrics on ${metrics.url ?? 'the app'}`),
+  () => {
+    // OTEL_METRICS_EXPORTER=otlp pushes to a Collector instead, and opens no endpoint.
+    if (metrics.url !== undefined) console.log(`metrics on ${metrics.url}`);
+  },
   // The app keeps serving without its metrics endpoint; the reason was already printed.
   () => undefined,
 );

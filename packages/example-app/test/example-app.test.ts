@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,17 @@ async function text(url: string): Promise<{ status: number; body: string; type: 
 function sample(exposition: string, series: string): number | undefined {
   const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Compiles the app to dist/, as `pnpm start` does; returns the entry point. */
+function buildMain(): string {
+  const build = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..')],
+    { encoding: 'utf8' },
+  );
+  expect(build.stdout + build.stderr).toBe('');
+  return join(__dirname, '..', 'dist', 'main.js');
 }
 
 async function freePort(): Promise<number> {
@@ -88,15 +99,7 @@ describe('the example app', () => {
   });
 
   it('runs as a process: PORT and OTEL_EXPORTER_PROMETHEUS_PORT are honoured, SIGTERM exits 0', async () => {
-    const main = join(__dirname, '..', 'dist', 'main.js');
-    const build = spawnSync(
-      process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..')],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(build.stdout + build.stderr).toBe('');
+    const main = buildMain();
     const [appPort, metricsPort] = [await freePort(), await freePort()];
     const child: ChildProcess = spawn(process.execPath, [main], {
       env: {
@@ -132,6 +135,83 @@ describe('the example app', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+  it('moves to OTLP with OTEL_METRICS_EXPORTER=otlp and no change to its code', async () => {
+    const main = buildMain();
+    // A stand-in for a Collector: what OTLP/HTTP with JSON bodies posts to /v1/metrics.
+    const bodies: string[] = [];
+    const collector = createHttpServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        if (req.url === '/v1/metrics' && req.method === 'POST') bodies.push(body);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const [appPort, metricsPort] = [await freePort(), await freePort()];
+    const child: ChildProcess = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        PORT: String(appPort),
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+        // The switch; the other two say where the Collector is and that it takes JSON.
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      for (let i = 0; i < 200 && !out.includes('example app on'); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect((await text(`http://127.0.0.1:${appPort}/users/1`)).status).toBe(200);
+      expect((await text(`http://127.0.0.1:${appPort}/users/2`)).status).toBe(200);
+      // No Prometheus endpoint any more.
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).not.toContain('metrics on');
+      // The last export, sent on the way out.
+      type Point = { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+      const counts = bodies.flatMap((b) =>
+        (
+          JSON.parse(b) as {
+            resourceMetrics: Array<{
+              scopeMetrics: Array<{
+                metrics: Array<{
+                  name: string;
+                  sum?: {
+                    dataPoints: Array<Point & { asDouble?: number; asInt?: number | string }>;
+                  };
+                }>;
+              }>;
+            }>;
+          }
+        ).resourceMetrics
+          .flatMap((r) => r.scopeMetrics.flatMap((sm) => sm.metrics))
+          .filter((m) => m.name === 'app_request_count')
+          .flatMap((m) => m.sum?.dataPoints ?? [])
+          .map((p) => [
+            Object.fromEntries(p.attributes.map((a) => [a.key, a.value.stringValue])),
+            Number(p.asDouble ?? p.asInt),
+          ]),
+      );
+      expect(counts.at(-1)).toEqual([
+        { method: 'GET', endpoint: '/users/:id', http_status: '200' },
+        2,
+      ]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await new Promise<void>((r) => collector.close(() => r()));
     }
   });
 });

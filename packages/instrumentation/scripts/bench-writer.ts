@@ -12,7 +12,7 @@ import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { writeExposition } from '../src/export/writer';
 import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
 import { resolveOptions } from '../src/options';
-import { createViews } from '../src/views';
+import { viewsFor } from '../src/views';
 
 const ENDPOINTS = 400;
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
@@ -23,7 +23,7 @@ const RUNS = 50;
 
 async function collect(): Promise<{ resourceMetrics: ResourceMetrics; stop: () => Promise<void> }> {
   const reader = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [reader], views: createViews(resolveOptions({})) });
+  const provider = new MeterProvider({ readers: [reader], views: viewsFor(resolveOptions({})) });
   const meter = provider.getMeter(METER_NAME);
   const latency = meter.createHistogram(INSTRUMENTS.requestLatency, { unit: 's' });
   const count = meter.createCounter(INSTRUMENTS.requestCount);

@@ -1,15 +1,20 @@
 export { registerMetrics, type MetricsHandle } from './register.js';
+export { createViews } from './views.js';
 export {
   DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PATH,
   DEFAULT_METRICS_PORT,
+  SEMCONV_DURATION_BUCKETS,
   type CollectorOptions,
   type EndpointOptions,
+  type ExporterChoice,
+  type ExporterName,
   type RegisterMetricsOptions,
 } from './options.js';
 export {
+  CLIENT_CLOSED_ERROR,
   CLIENT_CLOSED_STATUS,
   GC_KINDS,
   INSTRUMENTS,
@@ -22,6 +27,9 @@ export {
   OTHER_STATUS,
   PROCESS_METRICS,
   RUNTIME_LABELS,
+  SEMCONV_ATTRIBUTES,
+  SEMCONV_METRICS,
   UNMATCHED_ENDPOINT,
+  type Naming,
 } from './names.js';
 export { EXPOSITION_CONTENT_TYPE } from './export/exposition.js';

@@ -144,3 +144,96 @@ export const HOST_METRICS = {
   /** Resident memory of the process, observed by the host metrics instrumentation. */
   processMemoryUsage: 'process.memory.usage',
 } as const;
+
+/**
+ * The naming schemes of option `naming`: the seed's Prometheus names, or OpenTelemetry's semantic
+ * conventions.
+ */
+export const NAMINGS = ['prometheus', 'semconv'] as const;
+
+export type Naming = (typeof NAMINGS)[number];
+
+/**
+ * Instrument names of `naming: 'semconv'`, from OpenTelemetry's semantic conventions for HTTP
+ * servers, processes, V8 and Node.js. The series that the conventions do not describe
+ * (`app_version_info`, `nodejs_version_info`, `process_max_fds`, `nodejs_external_memory_bytes`)
+ * keep their Prometheus names in that mode too: a dotted name of ours under `process.`, `v8js.` or
+ * `nodejs.` would squat on a namespace the conventions own, and could later clash with a metric
+ * they define differently.
+ */
+export const SEMCONV_METRICS = {
+  /**
+   * Histogram, `s`: request durations. The conventions define no request counter; the histogram's
+   * count is the number of requests.
+   */
+  requestDuration: 'http.server.request.duration',
+  /** Counter, `s`: CPU time, by `cpu.mode` (`user`, `system`). */
+  cpuTime: 'process.cpu.time',
+  /** UpDownCounter, `By`: resident set size. */
+  memoryUsage: 'process.memory.usage',
+  /** UpDownCounter, `By`: virtual memory size (Linux). */
+  memoryVirtual: 'process.memory.virtual',
+  /** Gauge, `s`: time since the process started. */
+  uptime: 'process.uptime',
+  /** UpDownCounter, `{file_descriptor}`: open file descriptors (Linux). */
+  fileDescriptorCount: 'process.unix.file_descriptor.count',
+  /** Histogram, `s`: GC pauses, by `v8js.gc.type`. */
+  gcDuration: 'v8js.gc.duration',
+  /** UpDownCounters, `By`: per V8 heap space, by `v8js.heap.space.name`. */
+  heapUsed: 'v8js.memory.heap.used',
+  heapSpaceSize: 'v8js.memory.heap.space.size',
+  heapSpaceAvailableSize: 'v8js.memory.heap.space.available_size',
+  /** Gauge, `{resource}`: resources keeping the event loop alive, by `v8js.resource.type`. */
+  resourceActive: 'v8js.resource.active',
+  /** Gauges, `s`: event-loop delay statistics since the previous collection. */
+  eventLoopDelayMin: 'nodejs.eventloop.delay.min',
+  eventLoopDelayMax: 'nodejs.eventloop.delay.max',
+  eventLoopDelayMean: 'nodejs.eventloop.delay.mean',
+  eventLoopDelayStddev: 'nodejs.eventloop.delay.stddev',
+  eventLoopDelayP50: 'nodejs.eventloop.delay.p50',
+  eventLoopDelayP90: 'nodejs.eventloop.delay.p90',
+  eventLoopDelayP99: 'nodejs.eventloop.delay.p99',
+  /** Gauge, `1`: share of time the event loop was busy since the previous collection. */
+  eventLoopUtilization: 'nodejs.eventloop.utilization',
+} as const;
+
+/** Attribute keys of `naming: 'semconv'`. */
+export const SEMCONV_ATTRIBUTES = {
+  /** The request method, bounded like `method` ({@link KNOWN_METHODS}, else {@link OTHER_METHOD}). */
+  httpRequestMethod: 'http.request.method',
+  /** The route template; absent when no route matched (where `endpoint` is `<unmatched>`). */
+  httpRoute: 'http.route',
+  /** The status code sent, as a number; absent when none was sent (the client went away first). */
+  httpResponseStatusCode: 'http.response.status_code',
+  /** Set only on failures: the status code of a 5xx, or {@link CLIENT_CLOSED_ERROR}. */
+  errorType: 'error.type',
+  /** `http` or `https`, from the connection the request came on. */
+  urlScheme: 'url.scheme',
+  /** The HTTP version of the request (`1.0`, `1.1`, `2`). */
+  networkProtocolVersion: 'network.protocol.version',
+  /** CPU mode of `process.cpu.time`. */
+  cpuMode: 'cpu.mode',
+  /** GC kind: one of {@link GC_KINDS}. */
+  gcType: 'v8js.gc.type',
+  /** V8 heap space, as V8 names it (`old_space`, `new_space`, ...). */
+  heapSpaceName: 'v8js.heap.space.name',
+  /** Node's resource type (`TCPSocketWrap`, `Timeout`, ...). */
+  resourceType: 'v8js.resource.type',
+} as const;
+
+/**
+ * `error.type` of a request whose client went away before the response was complete (the event
+ * `http_status="499"` stands for in the Prometheus naming). The conventions leave such a
+ * component-specific value to the instrumentation.
+ */
+export const CLIENT_CLOSED_ERROR = 'client_closed' as const;
+
+/** Every attribute key the request histogram can carry in `naming: 'semconv'`, besides extra labels. */
+export const SEMCONV_REQUEST_ATTRIBUTES: readonly string[] = [
+  SEMCONV_ATTRIBUTES.httpRequestMethod,
+  SEMCONV_ATTRIBUTES.httpRoute,
+  SEMCONV_ATTRIBUTES.httpResponseStatusCode,
+  SEMCONV_ATTRIBUTES.errorType,
+  SEMCONV_ATTRIBUTES.urlScheme,
+  SEMCONV_ATTRIBUTES.networkProtocolVersion,
+];

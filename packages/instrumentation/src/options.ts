@@ -1,6 +1,9 @@
 /** Public options of {@link registerMetrics}, their defaults, and their validation. */
 
+import { diag, type MeterProvider } from '@opentelemetry/api';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import { NAMINGS, SEMCONV_REQUEST_ATTRIBUTES, type Naming } from './names.js';
 
 /** Latency buckets in seconds; the seed's, so its dashboards keep working. */
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
@@ -9,6 +12,14 @@ export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
 
 /** GC pause buckets in seconds: pauses are short, and a long one is what matters. */
 export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
+
+/**
+ * The buckets, in seconds, that the semantic conventions advise for `v8js.gc.duration` (and for
+ * `http.server.request.duration`, where they equal {@link DEFAULT_LATENCY_BUCKETS}).
+ */
+export const SEMCONV_DURATION_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
 
 /** The Prometheus default port of OpenTelemetry's exporter (Prometheus' port allocation list). */
 export const DEFAULT_METRICS_PORT = 9464;
@@ -23,6 +34,36 @@ export const DEFAULT_METRICS_PATH = '/metrics';
 
 /** Prometheus' default `scrape_timeout`. */
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+
+/** The exporters the package builds itself: the values of `OTEL_METRICS_EXPORTER`. */
+export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const;
+
+export type ExporterName = (typeof EXPORTER_NAMES)[number];
+
+/** One exporter: one the package builds, by name, or a reader of your own. */
+export type ExporterChoice = ExporterName | IMetricReader;
+
+/** The exporters when neither the option nor `OTEL_METRICS_EXPORTER` names any. */
+export const DEFAULT_EXPORTER: ExporterName = 'prometheus';
+
+/** The OTLP transports, as `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` names them. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** The specification's default protocol for OTLP exporters. */
+export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
+
+/** The values of `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`. */
+export const OTLP_TEMPORALITIES = ['cumulative', 'delta', 'lowmemory'] as const;
+
+export type OtlpTemporality = (typeof OTLP_TEMPORALITIES)[number];
+
+/** `OTEL_METRIC_EXPORT_INTERVAL`'s default: one export a minute. */
+export const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
+
+/** `OTEL_METRIC_EXPORT_TIMEOUT`'s default. */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 30_000;
 
 /** Where the Prometheus exposition is served. */
 export interface EndpointOptions {
@@ -134,7 +175,8 @@ export interface RegisterMetricsOptions {
   latencyBuckets?: readonly number[];
   /**
    * Upper bounds, in seconds, of the `nodejs_gc_duration_seconds` buckets; strictly increasing.
-   * @default DEFAULT_GC_DURATION_BUCKETS (0.001, 0.01, 0.1, 1, 2, 5)
+   * @default DEFAULT_GC_DURATION_BUCKETS (0.001, 0.01, 0.1, 1, 2, 5); with `naming: 'semconv'`,
+   * SEMCONV_DURATION_BUCKETS (0.005 ... 10), the conventions' advice
    */
   gcDurationBuckets?: readonly number[];
   /**
@@ -179,6 +221,33 @@ export interface RegisterMetricsOptions {
    * @default false
    */
   scopeInfo?: boolean;
+  /**
+   * Where the metrics go: `'prometheus'` (the exposition, see `endpoint`), `'otlp'` (pushed to an
+   * OpenTelemetry Collector or an OTLP backend, set up by the `OTEL_EXPORTER_OTLP_*` variables),
+   * `'console'` (printed at each export interval, to debug), `'none'` (recorded, not exported), a
+   * `MetricReader` of your own, or several of these, e.g. `['prometheus', 'otlp']` while moving from
+   * one to the other. `'none'` stands alone. The option wins over the variable.
+   * @default process.env.OTEL_METRICS_EXPORTER (a comma-separated list of the names) or 'prometheus'
+   */
+  exporters?: ExporterChoice | readonly ExporterChoice[];
+  /**
+   * Record into this provider (one that `NodeSDK` built, say) instead of one of the package's own.
+   * The package then starts no exporter and no endpoint and reads no `OTEL_METRICS_EXPORTER`: the
+   * provider's readers export. Build the provider with `createViews(options)` so that the series
+   * keep their names and buckets. `shutdown()` leaves the provider running; it is yours.
+   * @default undefined (a provider of the package's own, exporting to `exporters`)
+   */
+  meterProvider?: MeterProvider;
+  /**
+   * The names of the series: `'prometheus'`, the seed's (`app_request_latency_seconds{method,
+   * endpoint}`, `process_cpu_seconds_total`, ...), whatever the exporter, so that dashboards keep
+   * working when a Collector turns OTLP back into Prometheus series; or `'semconv'`,
+   * OpenTelemetry's semantic conventions (`http.server.request.duration{http.request.method,
+   * http.route, ...}`, `process.cpu.time{cpu.mode}`, `v8js.gc.duration{v8js.gc.type}`, ...), for
+   * backends that expect them. The README maps every series between the two.
+   * @default 'prometheus'
+   */
+  naming?: Naming;
 }
 
 /** The options after defaults and validation; what the rest of the package reads. */
@@ -194,6 +263,10 @@ export interface ResolvedOptions {
   endpoint: ResolvedEndpoint;
   targetInfo: boolean;
   scopeInfo: boolean;
+  /** The `exporters` option as a list without repeats; undefined to let the environment decide. */
+  exporters: readonly ExporterChoice[] | undefined;
+  meterProvider: MeterProvider | undefined;
+  naming: Naming;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -205,9 +278,14 @@ export interface ResolvedExtraLabels {
 
 /** Prometheus' label-name rule; `__` starts the names Prometheus keeps for itself. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const TAKEN_LABELS = ['method', 'endpoint', 'http_status', 'le'];
 
-function resolveExtraLabels(value: unknown): ResolvedExtraLabels | undefined {
+/** The request series' own label names, as Prometheus shows them, and the bucket label. */
+const TAKEN_LABELS: Readonly<Record<Naming, readonly string[]>> = {
+  prometheus: ['method', 'endpoint', 'http_status', 'le'],
+  semconv: [...SEMCONV_REQUEST_ATTRIBUTES.map((key) => key.replaceAll('.', '_')), 'le'],
+};
+
+function resolveExtraLabels(value: unknown, naming: Naming): ResolvedExtraLabels | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) fail('extraLabels', 'an object', value);
   const { names, values } = value as { names?: unknown; values?: unknown };
@@ -216,7 +294,7 @@ function resolveExtraLabels(value: unknown): ResolvedExtraLabels | undefined {
     if (typeof name !== 'string' || !LABEL_NAME.test(name) || name.startsWith('__')) {
       fail('extraLabels.names', 'Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*, not __...)', name);
     }
-    if (TAKEN_LABELS.includes(name))
+    if (TAKEN_LABELS[naming].includes(name))
       fail('extraLabels.names', 'names the package does not use itself', name);
   }
   if (new Set(names).size !== names.length)
@@ -252,6 +330,9 @@ const OPTION_KEYS = [
   'endpoint',
   'targetInfo',
   'scopeInfo',
+  'exporters',
+  'meterProvider',
+  'naming',
 ] as const satisfies ReadonlyArray<keyof RegisterMetricsOptions>;
 
 const ENDPOINT_KEYS = [
@@ -409,6 +490,98 @@ function resolveTls(value: unknown, mode: string): ResolvedEndpoint['tls'] {
 }
 
 /**
+ * What the SDK calls on a reader it is given. They are looked for rather than `instanceof
+ * MetricReader`, which would refuse a reader made by another copy of the SDK (an ES module app
+ * next to this package's CommonJS build, or another release).
+ */
+const READER_METHODS = ['setMetricProducer', 'collect', 'forceFlush', 'shutdown'] as const;
+
+function isReader(value: unknown): value is IMetricReader {
+  if (typeof value !== 'object' || value === null) return false;
+  const reader = value as Record<string, unknown>;
+  return READER_METHODS.every((method) => typeof reader[method] === 'function');
+}
+
+function exportersError(got: string): never {
+  const names = EXPORTER_NAMES.map((name) => `'${name}'`).join(', ');
+  throw new TypeError(
+    `express-otel-metrics: option \`exporters\` must be ${names}, a MetricReader, or a non-empty array of them ('none' alone), got ${got}`,
+  );
+}
+
+function resolveExporterOption(value: unknown): readonly ExporterChoice[] | undefined {
+  if (value === undefined) return undefined;
+  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0) exportersError('an empty array');
+  for (const entry of list) {
+    if (typeof entry === 'string') {
+      if (!(EXPORTER_NAMES as readonly string[]).includes(entry)) {
+        exportersError(JSON.stringify(entry));
+      }
+    } else if (!isReader(entry)) {
+      exportersError(
+        typeof entry === 'object' && entry !== null
+          ? `an object without ${READER_METHODS.join(', ')}`
+          : String(entry),
+      );
+    }
+  }
+  const unique = [...new Set(list)] as ExporterChoice[];
+  if (unique.includes('none') && unique.length > 1) {
+    exportersError(unique.map((e) => (typeof e === 'string' ? e : 'a MetricReader')).join(', '));
+  }
+  return unique;
+}
+
+function checkMeterProvider(value: unknown): MeterProvider | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'object' && value !== null) {
+    if (typeof (value as { getMeter?: unknown }).getMeter === 'function') {
+      return value as MeterProvider;
+    }
+    value = 'an object without getMeter';
+  }
+  return fail('meterProvider', 'a MeterProvider (an object with a getMeter method)', value);
+}
+
+/** Options that only shape the Prometheus exposition. */
+const PROMETHEUS_ONLY = ['endpoint', 'targetInfo', 'scopeInfo'] as const satisfies ReadonlyArray<
+  keyof RegisterMetricsOptions
+>;
+
+/**
+ * Options that contradict each other in code are refused, so that a setting that can never take
+ * effect does not pass unnoticed. Exporters chosen by `OTEL_METRICS_EXPORTER` are not held against
+ * the Prometheus options: moving to OTLP stays a change of one variable, and the code's endpoint
+ * settings wait unused meanwhile.
+ */
+function checkExportConflicts(
+  o: RegisterMetricsOptions,
+  exporters: readonly ExporterChoice[] | undefined,
+  meterProvider: MeterProvider | undefined,
+): void {
+  if (meterProvider !== undefined && exporters !== undefined) {
+    throw new TypeError(
+      'express-otel-metrics: options `exporters` and `meterProvider` exclude each other; the readers of your provider export its metrics',
+    );
+  }
+  let reason: string | undefined;
+  if (meterProvider !== undefined) {
+    reason = 'with `meterProvider` the package serves no exposition';
+  } else if (exporters !== undefined && !exporters.includes('prometheus')) {
+    reason = "`exporters` leaves 'prometheus' out";
+  }
+  if (reason === undefined) return;
+  for (const key of PROMETHEUS_ONLY) {
+    if (o[key] !== undefined) {
+      throw new TypeError(
+        `express-otel-metrics: option \`${key}\` shapes the Prometheus exposition, but ${reason}`,
+      );
+    }
+  }
+}
+
+/**
  * Merges the defaults once and validates once, so that a wrong option fails at setup with a
  * TypeError naming it, never later on the request path.
  */
@@ -417,20 +590,205 @@ export function resolveOptions(options: unknown, env: Env = process.env): Resolv
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   checkKeys('', options, OPTION_KEYS);
   const o = options as RegisterMetricsOptions;
+  const exporters = resolveExporterOption(o.exporters);
+  const meterProvider = checkMeterProvider(o.meterProvider);
+  checkExportConflicts(o, exporters, meterProvider);
+  const naming = checkNaming(o.naming ?? 'prometheus');
   return {
     appVersion: checkString('appVersion', o.appVersion ?? 'unknown'),
     appConfig: checkString('appConfig', o.appConfig ?? 'unknown'),
     latencyBuckets: checkBuckets('latencyBuckets', o.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS),
     gcDurationBuckets: checkBuckets(
       'gcDurationBuckets',
-      o.gcDurationBuckets ?? DEFAULT_GC_DURATION_BUCKETS,
+      o.gcDurationBuckets ??
+        (naming === 'semconv' ? SEMCONV_DURATION_BUCKETS : DEFAULT_GC_DURATION_BUCKETS),
     ),
     collectors: resolveCollectors(o.collectors),
     excludePaths: checkExcludePaths(o.excludePaths ?? []),
-    extraLabels: resolveExtraLabels(o.extraLabels),
+    extraLabels: resolveExtraLabels(o.extraLabels, naming),
     cardinalityLimit: checkLimit(o.cardinalityLimit ?? 2000),
     endpoint: resolveEndpoint(o.endpoint, env),
     targetInfo: checkBoolean('targetInfo', o.targetInfo ?? false),
     scopeInfo: checkBoolean('scopeInfo', o.scopeInfo ?? false),
+    exporters,
+    meterProvider,
+    naming,
+  };
+}
+
+function checkNaming(value: unknown): Naming {
+  if (!(NAMINGS as readonly unknown[]).includes(value))
+    fail('naming', "'prometheus' or 'semconv'", value);
+  return value as Naming;
+}
+
+/** An exporter the package builds, with its settings from the environment, or the user's reader. */
+export type ResolvedExporter =
+  | { type: 'prometheus' }
+  | {
+      type: 'otlp';
+      protocol: OtlpProtocol;
+      temporality: OtlpTemporality;
+      interval: number;
+      timeout: number;
+    }
+  | { type: 'console'; interval: number; timeout: number }
+  | { type: 'reader'; reader: IMetricReader };
+
+/** Where the recorded metrics go. */
+export type ResolvedExport =
+  /** `OTEL_SDK_DISABLED=true`: nothing is recorded. */
+  | { kind: 'disabled' }
+  /** The user's provider, whose own readers export. */
+  | { kind: 'provider'; meterProvider: MeterProvider }
+  /**
+   * A provider of the package's own, read by these exporters (none for `'none'`); `summary`
+   * names them and where they were chosen, for messages.
+   */
+  | { kind: 'own'; exporters: ResolvedExporter[]; summary: string };
+
+/** A variable's value, trimmed; undefined when unset or empty, which the specification treats alike. */
+function envValue(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function envFail(name: string, expected: string, got: string): never {
+  throw new TypeError(
+    `express-otel-metrics: ${name} must be ${expected}, got ${JSON.stringify(got)}`,
+  );
+}
+
+/**
+ * `OTEL_SDK_DISABLED` and the like, as the specification reads booleans: "true" in any case is
+ * true, anything else false. A value other than "false" is reported, as it was probably meant.
+ */
+function envBoolean(env: Env, name: string): boolean {
+  const raw = envValue(env, name);
+  if (raw === undefined) return false;
+  const value = raw.toLowerCase();
+  if (value === 'true') return true;
+  if (value !== 'false') {
+    diag.warn(
+      `express-otel-metrics: ${name} is ${JSON.stringify(raw)}; only "true" and "false" are understood, so it counts as false`,
+    );
+  }
+  return false;
+}
+
+/** One of `allowed`, in any case; undefined when the variable is unset or empty. */
+function envEnum<T extends string>(env: Env, name: string, allowed: readonly T[]): T | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const value = raw.toLowerCase();
+  if (!(allowed as readonly string[]).includes(value)) {
+    envFail(name, `one of ${allowed.join(', ')}`, raw);
+  }
+  return value as T;
+}
+
+/**
+ * `OTEL_METRICS_EXPORTER`. The specification lets an SDK warn about a name it does not know and go
+ * on without it; here it is an error, as a wrong option is: a misspelt `otlp` would otherwise leave
+ * the app exporting nothing, to be noticed when the dashboards stay empty.
+ */
+function envExporters(env: Env): ExporterName[] | undefined {
+  const raw = envValue(env, 'OTEL_METRICS_EXPORTER');
+  if (raw === undefined) return undefined;
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ''),
+    ),
+  ];
+  for (const name of names) {
+    if (!(EXPORTER_NAMES as readonly string[]).includes(name)) {
+      envFail(
+        'OTEL_METRICS_EXPORTER',
+        `a comma-separated list of ${EXPORTER_NAMES.join(', ')} (not ${JSON.stringify(name)})`,
+        raw,
+      );
+    }
+  }
+  if (names.includes('none') && names.length > 1) {
+    envFail('OTEL_METRICS_EXPORTER', "'none' alone or a list without it", raw);
+  }
+  return names.length === 0 ? undefined : (names as ExporterName[]);
+}
+
+/** A duration in milliseconds from a variable: a positive integer that a timer can hold. */
+function envMillis(env: Env, name: string, fallback: number): number {
+  const raw = envValue(env, name);
+  if (raw === undefined) return fallback;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 2 ** 31 - 1) {
+    envFail(name, 'an integer number of milliseconds from 1 to 2147483647', raw);
+  }
+  return ms;
+}
+
+function exportSchedule(env: Env): { interval: number; timeout: number } {
+  const interval = envMillis(env, 'OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_EXPORT_INTERVAL_MS);
+  const timeout = envMillis(env, 'OTEL_METRIC_EXPORT_TIMEOUT', DEFAULT_EXPORT_TIMEOUT_MS);
+  // An export may not outlast its interval (the SDK's reader refuses that), so a short interval
+  // set alone, as in a test, shortens the default timeout with it.
+  return { interval, timeout: Math.min(timeout, interval) };
+}
+
+function resolveExporter(choice: ExporterChoice, env: Env): ResolvedExporter[] {
+  switch (choice) {
+    case 'none':
+      return [];
+    case 'prometheus':
+      return [{ type: 'prometheus' }];
+    case 'otlp':
+      return [
+        {
+          type: 'otlp',
+          // The variable for metrics wins over the one for every signal.
+          protocol:
+            envEnum(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', OTLP_PROTOCOLS) ??
+            envEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS) ??
+            DEFAULT_OTLP_PROTOCOL,
+          temporality:
+            envEnum(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', OTLP_TEMPORALITIES) ??
+            'cumulative',
+          ...exportSchedule(env),
+        },
+      ];
+    case 'console':
+      return [{ type: 'console', ...exportSchedule(env) }];
+    default:
+      return [{ type: 'reader', reader: choice }];
+  }
+}
+
+/**
+ * Where the metrics go, from the options and the `OTEL_*` variables; only the variables of the
+ * exporters in use are read (and validated), and none at all once `OTEL_SDK_DISABLED` is true.
+ */
+export function resolveExport(
+  options: Pick<ResolvedOptions, 'exporters' | 'meterProvider'>,
+  env: Env = process.env,
+): ResolvedExport {
+  if (envBoolean(env, 'OTEL_SDK_DISABLED')) return { kind: 'disabled' };
+  if (options.meterProvider !== undefined) {
+    return { kind: 'provider', meterProvider: options.meterProvider };
+  }
+  const fromEnv = options.exporters === undefined ? envExporters(env) : undefined;
+  const chosen = options.exporters ?? fromEnv ?? [DEFAULT_EXPORTER];
+  const source =
+    options.exporters !== undefined
+      ? 'option exporters'
+      : fromEnv !== undefined
+        ? 'OTEL_METRICS_EXPORTER'
+        : 'the default';
+  const names = chosen.map((c) => (typeof c === 'string' ? c : 'a MetricReader')).join(', ');
+  return {
+    kind: 'own',
+    exporters: chosen.flatMap((choice) => resolveExporter(choice, env)),
+    summary: `${names} (${source})`,
   };
 }

@@ -1,41 +1,66 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
+import { MeterProvider as SdkMeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Express } from 'express';
 import { COLLECTORS } from './collectors/index.js';
 import { createAuthorizer } from './export/auth.js';
-import { createExposition } from './export/exposition.js';
+import { createExposition, type Exposition } from './export/exposition.js';
+import { createReaders } from './export/readers.js';
+import { createResource } from './export/resource.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
+import { createUnservedHandler } from './export/unserved.js';
 import { createExtraLabels } from './http/extra-labels.js';
 import { createRequestInterceptor, type RequestInterceptor } from './http/middleware.js';
+import { createRequestRecorder } from './http/recorders.js';
 import { createRouteResolver } from './http/route-template.js';
 import { isExpressApp, type ExpressApp } from './internal-types.js';
-import { INSTRUMENTS, METER_NAME } from './names.js';
-import { resolveOptions, type RegisterMetricsOptions } from './options.js';
-import { createReporter } from './report.js';
-import { createViews } from './views.js';
+import { METER_NAME } from './names.js';
+import {
+  resolveExport,
+  resolveOptions,
+  type RegisterMetricsOptions,
+  type ResolvedExport,
+  type ResolvedOptions,
+} from './options.js';
+import { createReporter, type Reporter } from './report.js';
+import { viewsFor } from './views.js';
 
 /** What `registerMetrics` returns. */
 export interface MetricsHandle {
   /**
-   * Settles when the metrics endpoint listens (at once in the `'app'` and `'none'` modes); rejects
+   * Settles when the metrics endpoint listens (at once in the `'app'` and `'none'` modes, and when
+   * there is no endpoint: no Prometheus exporter, `meterProvider`, `OTEL_SDK_DISABLED`); rejects
    * with an error naming the port if it cannot. The app keeps serving either way.
    */
   readonly ready: Promise<void>;
   /** The exposition's URL once the endpoint listens on its own port; otherwise undefined. */
   readonly url: string | undefined;
-  /** The provider the package records into; one per call, never shared. */
+  /**
+   * The provider the package records into: its own, one per call and never shared; yours, with
+   * option `meterProvider`; a no-op one while `OTEL_SDK_DISABLED` is true.
+   */
   readonly meterProvider: MeterProvider;
   /**
    * Answers a scrape (with the endpoint's authentication, if any); mount it where you like
-   * (`app.get('/metrics', handle.handler)`).
+   * (`app.get('/metrics', handle.handler)`). Without the Prometheus exporter it answers
+   * `404 Not Found`, with the reason in the body.
    */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
-  /** The current exposition text, in-process (for tests). */
+  /**
+   * The current exposition text, in-process (for tests). Without the Prometheus exporter it
+   * rejects, saying why; while `OTEL_SDK_DISABLED` is true it resolves to '' (nothing recorded).
+   */
   scrape(): Promise<string>;
   /**
-   * Stops measuring, closes the endpoint and shuts the provider down. Safe to call twice; the
-   * wrapper around the app's `handle` stays as a pass-through.
+   * Exports what has been recorded so far through the push exporters (OTLP, console, readers of
+   * yours) instead of waiting for the interval. Nothing to do for Prometheus, which is read when
+   * scraped; with `meterProvider` or `OTEL_SDK_DISABLED` it resolves at once.
+   */
+  forceFlush(): Promise<void>;
+  /**
+   * Stops measuring, closes the endpoint and shuts the package's provider down, which makes the
+   * push exporters send a last export. A provider of yours (`meterProvider`) keeps running. Safe to
+   * call twice; the wrapper around the app's `handle` stays as a pass-through.
    */
   shutdown(): Promise<void>;
 }
@@ -62,20 +87,84 @@ function interceptRequests(app: ExpressApp, intercept: RequestInterceptor): void
 }
 
 /**
+ * The handle while `OTEL_SDK_DISABLED` is true. Nothing was installed or started, so there is
+ * nothing to read, flush or stop.
+ */
+function disabledHandle(): MetricsHandle {
+  const done = Promise.resolve();
+  return {
+    ready: done,
+    url: undefined,
+    meterProvider: { getMeter: () => createNoopMeter() },
+    handler: createUnservedHandler('OTEL_SDK_DISABLED is true, so nothing is recorded'),
+    scrape: () => Promise.resolve(''),
+    forceFlush: () => done,
+    shutdown: () => done,
+  };
+}
+
+/** The provider to record into, and what reads it. */
+interface Recording {
+  meterProvider: MeterProvider;
+  /** The package's own provider, which the handle flushes and shuts down; never the user's. */
+  own: SdkMeterProvider | undefined;
+  /** The Prometheus exposition, when Prometheus is among the exporters. */
+  exposition: Exposition | undefined;
+  /** Why there is no exposition, for the handler's answer and `scrape()`'s error. */
+  unserved: string;
+}
+
+function startRecording(
+  target: Exclude<ResolvedExport, { kind: 'disabled' }>,
+  resolved: ResolvedOptions,
+  report: Reporter,
+): Recording {
+  if (target.kind === 'provider') {
+    return {
+      meterProvider: target.meterProvider,
+      own: undefined,
+      exposition: undefined,
+      unserved: 'the metrics go to a MeterProvider of yours (option meterProvider)',
+    };
+  }
+  const readers = createReaders(target.exporters, report);
+  const own = new SdkMeterProvider({
+    resource: createResource(),
+    readers: readers.all,
+    views: viewsFor(resolved),
+  });
+  if (readers.prometheus === undefined) {
+    return {
+      meterProvider: own,
+      own,
+      exposition: undefined,
+      unserved: `the exporters are ${target.summary}, without 'prometheus'`,
+    };
+  }
+  return {
+    meterProvider: own,
+    own,
+    exposition: createExposition(readers.prometheus, resolved, report, createReporter('warn')),
+    unserved: '',
+  };
+}
+
+/**
  * Instruments an Express app: request latency and counts by route template, the app's version,
- * and a Prometheus endpoint (by default on port 9464, apart from the app).
+ * exported to Prometheus (by default an endpoint on port 9464, apart from the app), over OTLP, or
+ * both, as `exporters` or `OTEL_METRICS_EXPORTER` say.
  */
 export function registerMetrics(app: Express, options?: RegisterMetricsOptions): MetricsHandle {
   if (!isExpressApp(app)) {
     throw new TypeError('express-otel-metrics: `app` must be an Express 4 or 5 application');
   }
   const resolved = resolveOptions(options);
+  const target = resolveExport(resolved);
+  if (target.kind === 'disabled') return disabledHandle();
   const report = createReporter();
 
-  const reader = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ readers: [reader], views: createViews(resolved) });
+  const { meterProvider, own, exposition, unserved } = startRecording(target, resolved, report);
   const meter = meterProvider.getMeter(METER_NAME);
-  const exposition = createExposition(reader, resolved, report, createReporter('warn'));
 
   const stopCollectors: Array<() => void> = [];
   for (const collector of COLLECTORS) {
@@ -106,29 +195,31 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   let active = true;
   const { endpoint } = resolved;
   const authorize = createAuthorizer(endpoint);
-  const serveMetrics: MetricsHandle['handler'] =
-    authorize === undefined
-      ? exposition.handler
-      : (req, res) => {
-          if (authorize(req, res)) exposition.handler(req, res);
-        };
+  let serveMetrics: MetricsHandle['handler'];
+  if (exposition === undefined) serveMetrics = createUnservedHandler(unserved);
+  else if (authorize === undefined) serveMetrics = exposition.handler;
+  else {
+    serveMetrics = (req, res) => {
+      if (authorize(req, res)) exposition.handler(req, res);
+    };
+  }
+  // Without an exposition, the app's own routes keep the metrics path.
   const mountedMetrics =
-    endpoint.mode === 'app' ? { path: endpoint.path, handler: serveMetrics } : undefined;
+    exposition !== undefined && endpoint.mode === 'app'
+      ? { path: endpoint.path, handler: serveMetrics }
+      : undefined;
   interceptRequests(
     app,
     createRequestInterceptor({
-      latency: meter.createHistogram(INSTRUMENTS.requestLatency, {
-        description: 'Application request latency.',
-        unit: 's',
+      record: createRequestRecorder({
+        meter,
+        options: resolved,
+        resolveEndpoint: createRouteResolver(app),
+        ...(resolved.extraLabels && {
+          extraLabels: createExtraLabels(resolved.extraLabels, report),
+        }),
       }),
-      count: meter.createCounter(INSTRUMENTS.requestCount, {
-        description: 'Application request count.',
-      }),
-      resolveEndpoint: createRouteResolver(app),
       excludePaths: resolved.excludePaths,
-      ...(resolved.extraLabels && {
-        extraLabels: createExtraLabels(resolved.extraLabels, report),
-      }),
       ...(mountedMetrics && { metrics: mountedMetrics }),
       report,
       isActive: () => active,
@@ -136,7 +227,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   );
 
   let server: MetricsServer | undefined;
-  if (endpoint.mode === 'port') {
+  if (exposition !== undefined && endpoint.mode === 'port') {
     server = startMetricsServer(endpoint, serveMetrics);
   }
   const ready = server?.ready ?? Promise.resolve();
@@ -152,14 +243,29 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
     },
     meterProvider,
     handler: serveMetrics,
-    scrape: () => exposition.text(),
+    scrape: () =>
+      exposition === undefined
+        ? Promise.reject(
+            new Error(
+              `express-otel-metrics: scrape() has no Prometheus exposition to read: ${unserved}`,
+            ),
+          )
+        : exposition.text(),
+    forceFlush: async () => {
+      await own?.forceFlush();
+    },
     shutdown: () =>
       (stopping ??= (async () => {
         active = false;
-        for (const stop of stopCollectors) stop();
-        // The endpoint first: scrapes in flight still find a working provider.
-        await server?.close();
-        await meterProvider.shutdown();
+        try {
+          // The endpoint first: scrapes in flight still find a working provider.
+          await server?.close();
+          // Then the provider, whose push exporters send a last export: the collectors still
+          // observe, so it carries their series too.
+          await own?.shutdown();
+        } finally {
+          for (const stop of stopCollectors) stop();
+        }
       })()),
   };
 }

@@ -21,6 +21,7 @@ describe('options', () => {
       endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics', timeout: 10000 },
       targetInfo: false,
       scopeInfo: false,
+      naming: 'prometheus',
     });
   });
 

@@ -1,5 +1,4 @@
-import type { BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { BatchObservableResult, Meter, MeterProvider, Observable } from '@opentelemetry/api';
 import type { CollectorGroup, ResolvedOptions } from '../options.js';
 
 /** What a collector is given to create its instruments. */

@@ -1,6 +1,28 @@
 import { createHistogram } from 'node:perf_hooks';
-import { NODEJS_METRICS } from '../names.js';
+import { NODEJS_METRICS, SEMCONV_METRICS } from '../names.js';
 import { observeBatch, type Collector } from './collector.js';
+
+type StatNames = Record<'min' | 'max' | 'mean' | 'stddev' | 'p50' | 'p90' | 'p99', string>;
+
+const PROMETHEUS_NAMES: StatNames = {
+  min: NODEJS_METRICS.eventLoopLagMin,
+  max: NODEJS_METRICS.eventLoopLagMax,
+  mean: NODEJS_METRICS.eventLoopLagMean,
+  stddev: NODEJS_METRICS.eventLoopLagStddev,
+  p50: NODEJS_METRICS.eventLoopLagP50,
+  p90: NODEJS_METRICS.eventLoopLagP90,
+  p99: NODEJS_METRICS.eventLoopLagP99,
+};
+
+const SEMCONV_NAMES: StatNames = {
+  min: SEMCONV_METRICS.eventLoopDelayMin,
+  max: SEMCONV_METRICS.eventLoopDelayMax,
+  mean: SEMCONV_METRICS.eventLoopDelayMean,
+  stddev: SEMCONV_METRICS.eventLoopDelayStddev,
+  p50: SEMCONV_METRICS.eventLoopDelayP50,
+  p90: SEMCONV_METRICS.eventLoopDelayP90,
+  p99: SEMCONV_METRICS.eventLoopDelayP99,
+};
 
 /** How often the event loop is sampled, in milliseconds. */
 const RESOLUTION_MS = 10;
@@ -13,7 +35,8 @@ const RESOLUTION_NS = RESOLUTION_MS * 1e6;
  *
  * The sampler is a timer of its own rather than `monitorEventLoopDelay`: resetting that monitor
  * also forgets when it last fired, so the first interval after each scrape was never recorded and
- * a stall right after a scrape went unseen.
+ * a stall right after a scrape went unseen. The semantic conventions call the statistics
+ * `nodejs.eventloop.delay.*`.
  */
 export const eventLoopLagCollector: Collector = {
   name: 'event-loop-lag',
@@ -34,14 +57,15 @@ export const eventLoopLagCollector: Collector = {
         description: `${what} of the event-loop lag since the previous collection, in seconds.`,
         unit: 's',
       });
+    const names = ctx.options.naming === 'semconv' ? SEMCONV_NAMES : PROMETHEUS_NAMES;
     const stats: Array<[ReturnType<typeof gauge>, () => number]> = [
-      [gauge(NODEJS_METRICS.eventLoopLagMin, 'Minimum'), () => lag.min],
-      [gauge(NODEJS_METRICS.eventLoopLagMax, 'Maximum'), () => lag.max],
-      [gauge(NODEJS_METRICS.eventLoopLagMean, 'Mean'), () => lag.mean],
-      [gauge(NODEJS_METRICS.eventLoopLagStddev, 'Standard deviation'), () => lag.stddev],
-      [gauge(NODEJS_METRICS.eventLoopLagP50, 'Median'), () => lag.percentile(50)],
-      [gauge(NODEJS_METRICS.eventLoopLagP90, '90th percentile'), () => lag.percentile(90)],
-      [gauge(NODEJS_METRICS.eventLoopLagP99, '99th percentile'), () => lag.percentile(99)],
+      [gauge(names.min, 'Minimum'), () => lag.min],
+      [gauge(names.max, 'Maximum'), () => lag.max],
+      [gauge(names.mean, 'Mean'), () => lag.mean],
+      [gauge(names.stddev, 'Standard deviation'), () => lag.stddev],
+      [gauge(names.p50, 'Median'), () => lag.percentile(50)],
+      [gauge(names.p90, '90th percentile'), () => lag.percentile(90)],
+      [gauge(names.p99, '99th percentile'), () => lag.percentile(99)],
     ];
     const stop = observeBatch(
       ctx,

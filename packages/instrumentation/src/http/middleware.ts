@@ -1,21 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Counter, Histogram } from '@opentelemetry/api';
-import type { ExpressRequestFields } from '../internal-types.js';
-import { LABELS } from '../names.js';
 import type { Reporter } from '../report.js';
-import type { ExtraLabels } from './extra-labels.js';
-import { methodLabel, statusLabel } from './labels.js';
+import type { RecordRequest } from './recorders.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface RequestMiddlewareDeps {
-  latency: Histogram;
-  count: Counter;
-  resolveEndpoint: (req: ExpressRequestFields) => string;
+  /** Records a request once it has ended, into the instruments of the chosen naming. */
+  record: RecordRequest;
   excludePaths: ReadonlyArray<string | RegExp>;
-  /** The user's labels, when configured. */
-  extraLabels?: ExtraLabels;
   /** Serve the exposition at this path of the app (the `'app'` endpoint mode). */
   metrics?: { path: string; handler: NodeHandler };
   report: Reporter;
@@ -45,8 +38,7 @@ function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>):
 export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestInterceptor {
-  const { latency, count, resolveEndpoint, excludePaths, extraLabels, metrics, report, isActive } =
-    deps;
+  const { record, excludePaths, metrics, report, isActive } = deps;
 
   function track(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
@@ -54,25 +46,7 @@ export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestIn
     // listener is enough; it fires once.
     res.on('close', () => {
       try {
-        const seconds = (performance.now() - start) / 1000;
-        const method = methodLabel(req.method);
-        const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
-        // Not finished at 'close': the client went away before the response was complete.
-        const status = statusLabel(res.statusCode, !res.writableFinished);
-        const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
-        const counted = {
-          [LABELS.method]: method,
-          [LABELS.endpoint]: endpoint,
-          [LABELS.httpStatus]: status,
-        };
-        if (extraLabels === undefined) {
-          latency.record(seconds, timed);
-          count.add(1, counted);
-        } else {
-          const extra = extraLabels(req, res);
-          latency.record(seconds, { ...extra, ...timed });
-          count.add(1, { ...extra, ...counted });
-        }
+        record(req, res, (performance.now() - start) / 1000);
       } catch (err) {
         report('record', 'could not record a request', err);
       }

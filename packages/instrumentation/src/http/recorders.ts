@@ -1,0 +1,110 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { ExpressRequestFields } from '../internal-types.js';
+import {
+  INSTRUMENTS,
+  LABELS,
+  SEMCONV_ATTRIBUTES,
+  SEMCONV_METRICS,
+  UNMATCHED_ENDPOINT,
+} from '../names.js';
+import type { ResolvedOptions } from '../options.js';
+import type { ExtraLabels } from './extra-labels.js';
+import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
+
+/**
+ * Records one request that has ended (finished, or abandoned by its client) and took `seconds`.
+ * The naming is chosen once, when the recorder is made, so the request path never asks for it.
+ */
+export type RecordRequest = (req: IncomingMessage, res: ServerResponse, seconds: number) => void;
+
+export interface RecorderDeps {
+  meter: Meter;
+  options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets'>;
+  /** The route template, or {@link UNMATCHED_ENDPOINT}. */
+  resolveEndpoint: (req: ExpressRequestFields & { method?: string }) => string;
+  /** The user's labels, when configured. */
+  extraLabels?: ExtraLabels;
+}
+
+/** Creates the request instruments of the naming in `deps.options` and the function that records. */
+export function createRequestRecorder(deps: RecorderDeps): RecordRequest {
+  return deps.options.naming === 'semconv' ? semconvRecorder(deps) : prometheusRecorder(deps);
+}
+
+/** The seed's histogram and counter, by `method`, `endpoint` and `http_status`. */
+function prometheusRecorder({ meter, resolveEndpoint, extraLabels }: RecorderDeps): RecordRequest {
+  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, {
+    description: 'Application request latency.',
+    unit: 's',
+  });
+  const count = meter.createCounter(INSTRUMENTS.requestCount, {
+    description: 'Application request count.',
+  });
+  return (req, res, seconds) => {
+    const method = methodLabel(req.method);
+    const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
+    // Not finished at 'close': the client went away before the response was complete.
+    const status = statusLabel(res.statusCode, !res.writableFinished);
+    const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
+    const counted = {
+      [LABELS.method]: method,
+      [LABELS.endpoint]: endpoint,
+      [LABELS.httpStatus]: status,
+    };
+    if (extraLabels === undefined) {
+      latency.record(seconds, timed);
+      count.add(1, counted);
+    } else {
+      const extra = extraLabels(req, res);
+      latency.record(seconds, { ...extra, ...timed });
+      count.add(1, { ...extra, ...counted });
+    }
+  };
+}
+
+// Hoisted so that the request path reads module constants, not nested properties.
+const METHOD = SEMCONV_ATTRIBUTES.httpRequestMethod;
+const SCHEME = SEMCONV_ATTRIBUTES.urlScheme;
+const VERSION = SEMCONV_ATTRIBUTES.networkProtocolVersion;
+const ROUTE = SEMCONV_ATTRIBUTES.httpRoute;
+const STATUS = SEMCONV_ATTRIBUTES.httpResponseStatusCode;
+const ERROR = SEMCONV_ATTRIBUTES.errorType;
+
+/**
+ * `http.server.request.duration` alone. The conventions define no request counter: the
+ * histogram's count is the number of requests, by the same attributes, so a counter would only
+ * cost a second recording per request. Attributes the conventions make conditional are left out
+ * when their condition does not hold: `http.route` when no route matched, the status code when
+ * none was sent, `error.type` when the request did not fail.
+ */
+function semconvRecorder({
+  meter,
+  options,
+  resolveEndpoint,
+  extraLabels,
+}: RecorderDeps): RecordRequest {
+  const duration = meter.createHistogram(SEMCONV_METRICS.requestDuration, {
+    description: 'Duration of HTTP server requests.',
+    unit: 's',
+    // For a provider built without the package's Views (option `meterProvider`).
+    advice: { explicitBucketBoundaries: [...options.latencyBuckets] },
+  });
+  return (req, res, seconds) => {
+    const attributes: Attributes = {
+      [METHOD]: methodLabel(req.method),
+      [SCHEME]: urlScheme(req),
+    };
+    const version = protocolVersion(req.httpVersion);
+    if (version !== undefined) attributes[VERSION] = version;
+    const route = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
+    if (route !== UNMATCHED_ENDPOINT) attributes[ROUTE] = route;
+    if (res.headersSent) attributes[STATUS] = res.statusCode;
+    const error = errorType(res.statusCode, !res.writableFinished);
+    if (error !== undefined) attributes[ERROR] = error;
+    duration.record(
+      seconds,
+      extraLabels === undefined ? attributes : { ...extraLabels(req, res), ...attributes },
+    );
+  };
+}
