@@ -171,6 +171,66 @@ describe.each(['http/json', 'http/protobuf'] as const)('OTLP over %s', (protocol
   });
 });
 
+describe.each(['http/json', 'http/protobuf'] as const)(
+  'OTLP over %s, naming: semconv',
+  (protocol) => {
+    it('carries the semantic-convention names and attributes of the same requests', async () => {
+      app = await startAppProcess(
+        {
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}${METRICS_PATH}`,
+        },
+        { naming: 'semconv' },
+      );
+      await sendSequence(app.url);
+      const duration = await flushUntil(
+        app,
+        () => receiver.metric('http.server.request.duration'),
+        (m) => (m?.points ?? []).reduce((n, p) => n + (p.count ?? 0), 0) === 5,
+      );
+      expect(duration).toMatchObject({ kind: 'histogram', temporality: 'cumulative', unit: 's' });
+      const common = { 'http.request.method': 'GET', 'url.scheme': 'http' };
+      expect(
+        duration.points
+          .map((p): Row => ({ ...p.attributes, count: p.count }))
+          .map(({ 'network.protocol.version': version, ...rest }) => {
+            expect(version).toBe('1.1');
+            return rest;
+          })
+          .sort(byLabels),
+      ).toEqual(
+        [
+          {
+            ...common,
+            'http.route': '/error',
+            'http.response.status_code': 500,
+            'error.type': '500',
+            count: 1,
+          },
+          { ...common, 'http.route': '/users/:id', 'http.response.status_code': 200, count: 2 },
+          // No route matched: the conventions leave http.route out rather than invent one.
+          { ...common, 'http.response.status_code': 404, count: 1 },
+          {
+            ...common,
+            'http.request.method': 'POST',
+            'http.route': '/users',
+            'http.response.status_code': 201,
+            count: 1,
+          },
+        ].sort(byLabels),
+      );
+      const payload = receiver.requests.at(-1)?.payload as MetricsPayload;
+      // The conventions have no request counter; the histogram's count is the count.
+      expect(findMetric(payload, 'app_request_count')).toBeUndefined();
+      const cpu = findMetric(payload, 'process.cpu.time') as Metric;
+      expect(cpu).toMatchObject({ kind: 'sum', monotonic: true, unit: 's' });
+      expect(cpu.points.map((p) => p.attributes['cpu.mode']).sort()).toEqual(['system', 'user']);
+      expect(findMetric(payload, 'process_cpu_seconds')).toBeUndefined();
+    });
+  },
+);
+
 it('with OTEL_METRICS_EXPORTER=prometheus,otlp, both carry the same counts', async () => {
   app = await startAppProcess(
     {
