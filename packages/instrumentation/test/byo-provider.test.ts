@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
   DataPointType,
@@ -20,7 +19,7 @@ import {
   registerMetrics,
   type RegisterMetricsOptions,
 } from '../src/index';
-import { listen } from './helpers/apps';
+import { freePort, listen } from './helpers/apps';
 import { findMetric, METRICS_PATH, startOtlpReceiver, type Metric } from './helpers/otlp-receiver';
 import { get } from './helpers/request';
 import { sleep, until } from './helpers/wait';
@@ -161,14 +160,6 @@ function readmeSnippet(): string {
   const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(section));
   if (!block?.[1]) throw new Error(`no ts block under ${SNIPPET_HEADING}`);
   return block[1];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Whether something accepts connections on the port (a bare connection reaches no route). */

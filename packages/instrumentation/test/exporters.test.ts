@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -12,7 +10,7 @@ import express from 'express5';
 import type { Express } from 'express';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../src/index';
 import { resolveExport, resolveOptions, type ResolvedExporter } from '../src/options';
-import { listen, type Running } from './helpers/apps';
+import { freePort, listen, type Running } from './helpers/apps';
 import { samplesOf, valueOf } from './helpers/exposition';
 import { get, send } from './helpers/request';
 import { until } from './helpers/wait';
@@ -43,15 +41,6 @@ function exportersFor(options: RegisterMetricsOptions, env: Env): ResolvedExport
   if (target.kind !== 'own')
     throw new Error(`expected a provider of the package's, got ${target.kind}`);
   return target.exporters;
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Express' own request entry point, which the package wraps to see every request. */

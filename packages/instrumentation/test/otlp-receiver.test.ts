@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
+import { sendRaw, type RawReply } from './helpers/request';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { diag, DiagLogLevel, ValueType, type Meter } from '@opentelemetry/api';
 import {
@@ -395,38 +396,13 @@ describe('payloads from the OTel exporters', () => {
 // ---------------------------------------------------------------------------------------------
 // Hand-made requests: what OTel JS does not send, in both encodings, over the same HTTP path.
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
 function post(
   headers: Record<string, string>,
   body: Buffer | string,
   method = 'POST',
   path = METRICS_PATH,
-): Promise<Reply> {
-  const url = new URL(receiver.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, method, path, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<RawReply> {
+  return sendRaw(receiver.url, method, path, headers, body);
 }
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };

@@ -42,6 +42,7 @@ export function sendRaw(
   method: string,
   path: string,
   headers: Record<string, string> = {},
+  body?: Buffer | string,
 ): Promise<RawReply> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
@@ -61,6 +62,6 @@ export function sendRaw(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
