@@ -1,5 +1,6 @@
 export { registerMetrics, type MetricsHandle } from './register.js';
 export { createViews } from './views.js';
+export { serveClusterMetrics, type ClusterMetricsHandle } from './cluster/primary.js';
 export {
   DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
@@ -7,6 +8,8 @@ export {
   DEFAULT_METRICS_PATH,
   DEFAULT_METRICS_PORT,
   SEMCONV_DURATION_BUCKETS,
+  DEFAULT_WORKER_TIMEOUT_MS,
+  type ClusterPrimaryOptions,
   type CollectorOptions,
   type EndpointOptions,
   type ExporterChoice,
@@ -16,6 +19,8 @@ export {
 export {
   CLIENT_CLOSED_ERROR,
   CLIENT_CLOSED_STATUS,
+  CLUSTER_GAUGE_MERGE,
+  CLUSTER_METRICS,
   GC_KINDS,
   INSTRUMENTS,
   KNOWN_METHODS,
@@ -29,7 +34,10 @@ export {
   RUNTIME_LABELS,
   SEMCONV_ATTRIBUTES,
   SEMCONV_METRICS,
+  PRIMARY_WORKER,
   UNMATCHED_ENDPOINT,
+  WORKER_LABEL,
+  type ClusterMerge,
   type Naming,
 } from './names.js';
 export { EXPOSITION_CONTENT_TYPE } from './export/exposition.js';

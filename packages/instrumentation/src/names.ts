@@ -237,3 +237,56 @@ export const SEMCONV_REQUEST_ATTRIBUTES: readonly string[] = [
   SEMCONV_ATTRIBUTES.urlScheme,
   SEMCONV_ATTRIBUTES.networkProtocolVersion,
 ];
+
+/**
+ * The label that tells processes apart: the worker's slot in cluster mode (`0`, `1`, ..., reused
+ * by a replacement; `primary` for the primary's own series), the `workerIndex` option otherwise.
+ */
+export const WORKER_LABEL = 'worker' as const;
+
+/** The `worker` value of the primary's own series in cluster mode. */
+export const PRIMARY_WORKER = 'primary' as const;
+
+/** Series of the primary in cluster mode, about the workers it gathers from. */
+export const CLUSTER_METRICS = {
+  /** Gauge: live workers that have reported to the primary. */
+  workers: 'app_cluster_workers',
+  /** Gauge: of those, the workers that did not answer the current scrape within `workerTimeout`. */
+  unresponsive: 'app_cluster_workers_unresponsive',
+} as const;
+
+/**
+ * How the primary combines a series that every process reports, in cluster mode:
+ * - `total`: added up, and what a worker counted stays in the total after it exits, so a counter
+ *   never goes down (every counter and histogram);
+ * - `sum`: added up over the live processes, the primary included (memory, descriptors, handles);
+ * - `once`: each distinct label set once, with its value (the info series);
+ * - `worker`: one series per process, labelled `worker` (everything that is per process by
+ *   nature: start time, limits, event-loop delay and utilization; also any gauge not listed here).
+ */
+export type ClusterMerge = 'total' | 'sum' | 'once' | 'worker';
+
+/** The gauges (and up-down counters) that are not per process, by the name they are exported under. */
+export const CLUSTER_GAUGE_MERGE: Readonly<Record<string, Exclude<ClusterMerge, 'total'>>> = {
+  [METRICS.versionInfo]: 'once',
+  [CLUSTER_METRICS.workers]: 'once',
+  [CLUSTER_METRICS.unresponsive]: 'once',
+  [NODEJS_METRICS.versionInfo]: 'once',
+  [PROCESS_METRICS.residentMemory]: 'sum',
+  [PROCESS_METRICS.virtualMemory]: 'sum',
+  [PROCESS_METRICS.openFds]: 'sum',
+  [NODEJS_METRICS.heapSizeTotal]: 'sum',
+  [NODEJS_METRICS.heapSizeUsed]: 'sum',
+  [NODEJS_METRICS.externalMemory]: 'sum',
+  [NODEJS_METRICS.heapSpaceSizeTotal]: 'sum',
+  [NODEJS_METRICS.heapSpaceSizeUsed]: 'sum',
+  [NODEJS_METRICS.heapSpaceSizeAvailable]: 'sum',
+  [NODEJS_METRICS.activeResources]: 'sum',
+  [SEMCONV_METRICS.memoryUsage]: 'sum',
+  [SEMCONV_METRICS.memoryVirtual]: 'sum',
+  [SEMCONV_METRICS.fileDescriptorCount]: 'sum',
+  [SEMCONV_METRICS.heapUsed]: 'sum',
+  [SEMCONV_METRICS.heapSpaceSize]: 'sum',
+  [SEMCONV_METRICS.heapSpaceAvailableSize]: 'sum',
+  [SEMCONV_METRICS.resourceActive]: 'sum',
+};

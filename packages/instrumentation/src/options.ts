@@ -3,7 +3,7 @@
 import { diag, type MeterProvider } from '@opentelemetry/api';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
-import { NAMINGS, SEMCONV_REQUEST_ATTRIBUTES, type Naming } from './names.js';
+import { NAMINGS, SEMCONV_REQUEST_ATTRIBUTES, WORKER_LABEL, type Naming } from './names.js';
 
 /** Latency buckets in seconds; the seed's, so its dashboards keep working. */
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
@@ -248,6 +248,65 @@ export interface RegisterMetricsOptions {
    * @default 'prometheus'
    */
   naming?: Naming;
+  /**
+   * This process is a worker of `node:cluster`, and the primary serves the metrics of the whole
+   * cluster (`serveClusterMetrics()` in the primary): the worker opens no endpoint, and answers the
+   * primary's requests for its series over the cluster's IPC channel. For the Prometheus exposition
+   * only; the endpoint options belong to `serveClusterMetrics()`.
+   * @default false
+   */
+  cluster?: boolean;
+  /**
+   * This process is worker number `workerIndex` (0, 1, ...) of a process manager that shares no
+   * primary with you (pm2: `Number(process.env.NODE_APP_INSTANCE)`): the endpoint listens on
+   * `endpoint.port + workerIndex`, and every series of the exposition carries `worker="<index>"`.
+   * @default undefined (one process, no `worker` label)
+   */
+  workerIndex?: number;
+}
+
+/** Options of {@link serveClusterMetrics}, the primary's half of cluster mode. */
+export interface ClusterPrimaryOptions {
+  /**
+   * Where the cluster's exposition is served: as for `registerMetrics`, but on a port of its own
+   * (`'port'`) or nowhere (`'none'`: `handler` and `scrape()` only); the primary has no app.
+   * @default { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' }
+   */
+  endpoint?: EndpointOptions;
+  /**
+   * How long a scrape waits for the workers' answers, in milliseconds; less than
+   * `endpoint.timeout`. A worker that has not answered by then is counted in
+   * `app_cluster_workers_unresponsive`, and its counters and histograms are served as it last
+   * reported them.
+   * @default 2000
+   */
+  workerTimeout?: number;
+  /**
+   * Which groups of the primary's own process and runtime series are collected.
+   * @default { process: true, runtime: true, gc: true, eventLoop: true }
+   */
+  collectors?: CollectorOptions;
+  /**
+   * Buckets of the primary's own `nodejs_gc_duration_seconds`; the same as the workers' (they
+   * are added up).
+   * @default DEFAULT_GC_DURATION_BUCKETS; with `naming: 'semconv'`, SEMCONV_DURATION_BUCKETS
+   */
+  gcDurationBuckets?: readonly number[];
+  /**
+   * The names of the primary's own series; the same as the workers'.
+   * @default 'prometheus'
+   */
+  naming?: Naming;
+  /**
+   * Emit `target_info` with the primary's resource attributes.
+   * @default false
+   */
+  targetInfo?: boolean;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series.
+   * @default false
+   */
+  scopeInfo?: boolean;
 }
 
 /** The options after defaults and validation; what the rest of the package reads. */
@@ -267,6 +326,8 @@ export interface ResolvedOptions {
   exporters: readonly ExporterChoice[] | undefined;
   meterProvider: MeterProvider | undefined;
   naming: Naming;
+  cluster: boolean;
+  workerIndex: number | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -281,8 +342,12 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** The request series' own label names, as Prometheus shows them, and the bucket label. */
 const TAKEN_LABELS: Readonly<Record<Naming, readonly string[]>> = {
-  prometheus: ['method', 'endpoint', 'http_status', 'le'],
-  semconv: [...SEMCONV_REQUEST_ATTRIBUTES.map((key) => key.replaceAll('.', '_')), 'le'],
+  prometheus: ['method', 'endpoint', 'http_status', 'le', WORKER_LABEL],
+  semconv: [
+    ...SEMCONV_REQUEST_ATTRIBUTES.map((key) => key.replaceAll('.', '_')),
+    'le',
+    WORKER_LABEL,
+  ],
 };
 
 function resolveExtraLabels(value: unknown, naming: Naming): ResolvedExtraLabels | undefined {
@@ -333,7 +398,19 @@ const OPTION_KEYS = [
   'exporters',
   'meterProvider',
   'naming',
+  'cluster',
+  'workerIndex',
 ] as const satisfies ReadonlyArray<keyof RegisterMetricsOptions>;
+
+const PRIMARY_OPTION_KEYS = [
+  'endpoint',
+  'workerTimeout',
+  'collectors',
+  'gcDurationBuckets',
+  'naming',
+  'targetInfo',
+  'scopeInfo',
+] as const satisfies ReadonlyArray<keyof ClusterPrimaryOptions>;
 
 const ENDPOINT_KEYS = [
   'mode',
@@ -545,9 +622,13 @@ function checkMeterProvider(value: unknown): MeterProvider | undefined {
 }
 
 /** Options that only shape the Prometheus exposition. */
-const PROMETHEUS_ONLY = ['endpoint', 'targetInfo', 'scopeInfo'] as const satisfies ReadonlyArray<
-  keyof RegisterMetricsOptions
->;
+const PROMETHEUS_ONLY = [
+  'endpoint',
+  'targetInfo',
+  'scopeInfo',
+  'cluster',
+  'workerIndex',
+] as const satisfies ReadonlyArray<keyof RegisterMetricsOptions>;
 
 /**
  * Options that contradict each other in code are refused, so that a setting that can never take
@@ -594,6 +675,30 @@ export function resolveOptions(options: unknown, env: Env = process.env): Resolv
   const meterProvider = checkMeterProvider(o.meterProvider);
   checkExportConflicts(o, exporters, meterProvider);
   const naming = checkNaming(o.naming ?? 'prometheus');
+  const cluster = checkBoolean('cluster', o.cluster ?? false);
+  const workerIndex = checkWorkerIndex(o.workerIndex);
+  if (cluster && workerIndex !== undefined) {
+    throw new TypeError(
+      'express-otel-metrics: options `cluster` and `workerIndex` exclude each other: in cluster mode the primary serves every worker on one port',
+    );
+  }
+  if (cluster && o.endpoint !== undefined) {
+    throw new TypeError(
+      'express-otel-metrics: option `endpoint` has no effect with `cluster: true`, where the primary serves the metrics; pass it to serveClusterMetrics() in the primary',
+    );
+  }
+  const endpoint = resolveEndpoint(o.endpoint, env);
+  if (workerIndex !== undefined && endpoint.mode === 'port' && endpoint.port !== 0) {
+    const port = endpoint.port + workerIndex;
+    if (port > 65535) {
+      fail(
+        'workerIndex',
+        `at most ${65535 - endpoint.port} with endpoint.port ${endpoint.port}`,
+        workerIndex,
+      );
+    }
+    endpoint.port = port;
+  }
   return {
     appVersion: checkString('appVersion', o.appVersion ?? 'unknown'),
     appConfig: checkString('appConfig', o.appConfig ?? 'unknown'),
@@ -607,13 +712,59 @@ export function resolveOptions(options: unknown, env: Env = process.env): Resolv
     excludePaths: checkExcludePaths(o.excludePaths ?? []),
     extraLabels: resolveExtraLabels(o.extraLabels, naming),
     cardinalityLimit: checkLimit(o.cardinalityLimit ?? 2000),
-    endpoint: resolveEndpoint(o.endpoint, env),
+    endpoint,
     targetInfo: checkBoolean('targetInfo', o.targetInfo ?? false),
     scopeInfo: checkBoolean('scopeInfo', o.scopeInfo ?? false),
     exporters,
     meterProvider,
     naming,
+    cluster,
+    workerIndex,
   };
+}
+
+function checkWorkerIndex(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    fail('workerIndex', 'an integer from 0 to 65535', value);
+  }
+  return value;
+}
+
+/** The primary's options after defaults and validation. */
+export interface ResolvedPrimaryOptions {
+  /** The options its own collectors and exposition read, as `registerMetrics` resolves them. */
+  base: ResolvedOptions;
+  workerTimeout: number;
+}
+
+/** The default of `workerTimeout`: well inside Prometheus' default scrape timeout of 10 s. */
+export const DEFAULT_WORKER_TIMEOUT_MS = 2000;
+
+export function resolvePrimaryOptions(
+  options: unknown,
+  env: Env = process.env,
+): ResolvedPrimaryOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  checkKeys('', options, PRIMARY_OPTION_KEYS);
+  const { workerTimeout, ...rest } = options as ClusterPrimaryOptions;
+  const base = resolveOptions(rest, env);
+  if (base.endpoint.mode === 'app') {
+    fail('endpoint.mode', "'port' or 'none' (the primary has no app to mount it on)", 'app');
+  }
+  const timeout = workerTimeout ?? DEFAULT_WORKER_TIMEOUT_MS;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1) {
+    fail('workerTimeout', 'a positive integer number of milliseconds', timeout);
+  }
+  if (timeout >= base.endpoint.timeout) {
+    fail(
+      'workerTimeout',
+      `less than endpoint.timeout (${base.endpoint.timeout} ms), so that a scrape is answered before it is cut off`,
+      timeout,
+    );
+  }
+  return { base, workerTimeout: timeout };
 }
 
 function checkNaming(value: unknown): Naming {

@@ -1,20 +1,23 @@
+import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
 import { MeterProvider as SdkMeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Express } from 'express';
+import { linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
-import { createAuthorizer } from './export/auth.js';
+import { startCollectors } from './collectors/start.js';
+import { withAuthentication } from './export/auth.js';
 import { createExposition, type Exposition } from './export/exposition.js';
 import { createReaders } from './export/readers.js';
 import { createResource } from './export/resource.js';
-import { startMetricsServer, type MetricsServer } from './export/server.js';
+import { startEndpoint } from './export/server.js';
 import { createUnservedHandler } from './export/unserved.js';
 import { createExtraLabels } from './http/extra-labels.js';
 import { createRequestInterceptor, type RequestInterceptor } from './http/middleware.js';
 import { createRequestRecorder } from './http/recorders.js';
 import { createRouteResolver } from './http/route-template.js';
 import { isExpressApp, type ExpressApp } from './internal-types.js';
-import { METER_NAME } from './names.js';
+import { METER_NAME, WORKER_LABEL } from './names.js';
 import {
   resolveExport,
   resolveOptions,
@@ -144,7 +147,16 @@ function startRecording(
   return {
     meterProvider: own,
     own,
-    exposition: createExposition(readers.prometheus, resolved, report, createReporter('warn')),
+    exposition: createExposition(
+      readers.prometheus,
+      {
+        ...resolved,
+        constantLabels:
+          resolved.workerIndex === undefined ? '' : `${WORKER_LABEL}="${resolved.workerIndex}"`,
+      },
+      report,
+      createReporter('warn'),
+    ),
     unserved: '',
   };
 }
@@ -161,48 +173,39 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   const resolved = resolveOptions(options);
   const target = resolveExport(resolved);
   if (target.kind === 'disabled') return disabledHandle();
+  if (resolved.cluster && !cluster.isWorker) {
+    throw new TypeError(
+      'express-otel-metrics: option `cluster` is for the workers of node:cluster, and this process is not one; the primary calls serveClusterMetrics()',
+    );
+  }
   const report = createReporter();
 
-  const { meterProvider, own, exposition, unserved } = startRecording(target, resolved, report);
+  const recording = startRecording(target, resolved, report);
+  const { meterProvider, own } = recording;
+  // In cluster mode the primary serves the worker's series; the worker answers it over IPC.
+  const link =
+    resolved.cluster && recording.exposition !== undefined
+      ? linkToPrimary(recording.exposition.collect, report)
+      : undefined;
+  const exposition = link === undefined ? recording.exposition : undefined;
+  const unserved =
+    link === undefined
+      ? recording.unserved
+      : 'this is a cluster worker (option cluster); the primary serves the metrics of every worker';
   const meter = meterProvider.getMeter(METER_NAME);
 
-  const stopCollectors: Array<() => void> = [];
-  for (const collector of COLLECTORS) {
-    if (collector.group !== undefined && !resolved.collectors[collector.group]) continue;
-    const key = `collector:${collector.name}`;
-    try {
-      stopCollectors.push(
-        collector.start({
-          meter,
-          meterProvider,
-          options: resolved,
-          guard:
-            (fn) =>
-            (...args) => {
-              try {
-                fn(...args);
-              } catch (err) {
-                report(key, `the ${collector.name} collector failed`, err);
-              }
-            },
-        }),
-      );
-    } catch (err) {
-      report(key, `the ${collector.name} collector failed to start`, err);
-    }
-  }
+  const stopCollectors = startCollectors(
+    COLLECTORS,
+    { meter, meterProvider, options: resolved },
+    report,
+  );
 
   let active = true;
   const { endpoint } = resolved;
-  const authorize = createAuthorizer(endpoint);
-  let serveMetrics: MetricsHandle['handler'];
-  if (exposition === undefined) serveMetrics = createUnservedHandler(unserved);
-  else if (authorize === undefined) serveMetrics = exposition.handler;
-  else {
-    serveMetrics = (req, res) => {
-      if (authorize(req, res)) exposition.handler(req, res);
-    };
-  }
+  const serveMetrics: MetricsHandle['handler'] =
+    exposition === undefined
+      ? createUnservedHandler(unserved)
+      : withAuthentication(exposition.handler, endpoint);
   // Without an exposition, the app's own routes keep the metrics path.
   const mountedMetrics =
     exposition !== undefined && endpoint.mode === 'app'
@@ -226,14 +229,11 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
     }),
   );
 
-  let server: MetricsServer | undefined;
-  if (exposition !== undefined && endpoint.mode === 'port') {
-    server = startMetricsServer(endpoint, serveMetrics);
-  }
-  const ready = server?.ready ?? Promise.resolve();
-  // A failed listen must not become an unhandled rejection that ends the app; it is written once
-  // to stderr and still rejects `ready` for whoever awaits it.
-  ready.catch((err: Error) => process.emitWarning(err.message, 'ExpressOtelMetricsWarning'));
+  const { server, ready } = startEndpoint(
+    exposition !== undefined && endpoint.mode === 'port',
+    endpoint,
+    serveMetrics,
+  );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -244,13 +244,13 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
     meterProvider,
     handler: serveMetrics,
     scrape: () =>
-      exposition === undefined
-        ? Promise.reject(
+      recording.exposition !== undefined
+        ? recording.exposition.text()
+        : Promise.reject(
             new Error(
               `express-otel-metrics: scrape() has no Prometheus exposition to read: ${unserved}`,
             ),
-          )
-        : exposition.text(),
+          ),
     forceFlush: async () => {
       await own?.forceFlush();
     },
@@ -260,6 +260,11 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
         try {
           // The endpoint first: scrapes in flight still find a working provider.
           await server?.close();
+          // What a worker counted since the primary's last scrape would be lost with it.
+          if (link !== undefined) {
+            await link.sendFinal();
+            link.stop();
+          }
           // Then the provider, whose push exporters send a last export: the collectors still
           // observe, so it carries their series too.
           await own?.shutdown();

@@ -22,6 +22,8 @@ describe('options', () => {
       targetInfo: false,
       scopeInfo: false,
       naming: 'prometheus',
+      cluster: false,
+      workerIndex: undefined,
     });
   });
 

@@ -48,3 +48,15 @@ export function createAuthorizer(
     return false;
   };
 }
+
+/** `handler` behind the endpoint's authentication, if it has any. */
+export function withAuthentication(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  endpoint: Pick<ResolvedEndpoint, 'basicAuth' | 'bearerToken'>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const authorize = createAuthorizer(endpoint);
+  if (authorize === undefined) return handler;
+  return (req, res) => {
+    if (authorize(req, res)) handler(req, res);
+  };
+}

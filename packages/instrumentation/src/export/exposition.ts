@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
@@ -21,7 +20,14 @@ const compress = promisify(gzip);
 /** The attribute the SDK puts on the series that collects label sets beyond the limit. */
 const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
 
+/** What an exposition reads: a Prometheus reader, or the primary's merge of a cluster. */
+export interface MetricSource {
+  collect(): Promise<{ resourceMetrics: ResourceMetrics; errors: unknown[] }>;
+}
+
 export interface Exposition {
+  /** The collected data the exposition is written from. */
+  collect(): Promise<ResourceMetrics>;
   /** The current exposition text. */
   text(): Promise<string>;
   /** Answers a scrape with the current exposition, gzipped when the scraper accepts it. */
@@ -55,12 +61,14 @@ function cutOffAfter(res: ServerResponse, ms: number): void {
 
 /** Reads the reader's current data and writes it in the Prometheus text format. */
 export function createExposition(
-  reader: PrometheusExporter,
+  reader: MetricSource,
   options: {
     targetInfo: boolean;
     scopeInfo: boolean;
     cardinalityLimit: number;
     endpoint: { timeout: number };
+    /** See WriterOptions.constantLabels. */
+    constantLabels?: string;
   },
   report: Reporter,
   warn: Reporter,
@@ -68,6 +76,7 @@ export function createExposition(
   const writerOptions = {
     targetInfo: options.targetInfo,
     scopeInfo: options.scopeInfo,
+    constantLabels: options.constantLabels ?? '',
     warn: (key: string, message: string) => report(`exposition:${key}`, message),
   };
 
@@ -142,5 +151,5 @@ export function createExposition(
       );
   }
 
-  return { text, handler };
+  return { collect, text, handler };
 }

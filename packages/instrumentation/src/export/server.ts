@@ -94,3 +94,19 @@ export function startMetricsServer(
     close: () => (closing ??= ready.then(close, () => undefined)),
   };
 }
+
+/**
+ * The endpoint on its own port when `serve` is true. A failed listen must not become an unhandled
+ * rejection that ends the app: it is written once to stderr, and still rejects `ready` for
+ * whoever awaits it.
+ */
+export function startEndpoint(
+  serve: boolean,
+  options: Parameters<typeof startMetricsServer>[0],
+  handler: NodeHandler,
+): { server: MetricsServer | undefined; ready: Promise<void> } {
+  const server = serve ? startMetricsServer(options, handler) : undefined;
+  const ready = server?.ready ?? Promise.resolve();
+  ready.catch((err: Error) => process.emitWarning(err.message, 'ExpressOtelMetricsWarning'));
+  return { server, ready };
+}

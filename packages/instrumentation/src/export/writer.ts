@@ -20,6 +20,12 @@ export interface WriterOptions {
   /** Label every sample with `otel_scope_name` (and `_schema_url`, `_version` when set). */
   scopeInfo: boolean;
   /**
+   * Labels written on every sample, after the point's own (`worker="1"` with option
+   * `workerIndex`), as `name="value"` pairs joined by commas, already escaped.
+   * @default ''
+   */
+  constantLabels?: string;
+  /**
    * Told when a metric cannot be written as recorded (dropped, or written without samples);
    * `key` names the problem, so a caller can report each one once.
    */
@@ -180,12 +186,13 @@ function writeInto(sink: TextSink, resourceMetrics: ResourceMetrics, options: Wr
   const prefixes: LabelPrefixes = new Map();
   let empty = true;
   const warn = options.warn ?? (() => undefined);
+  const constant = options.constantLabels ?? '';
   for (const family of collectFamilies(resourceMetrics, options.targetInfo, warn)) {
     sink.add(metadata(family));
     const resource = family.name === TARGET_INFO && options.targetInfo;
     if (resource) sink.add(targetInfo(resourceMetrics, prefixes));
     for (const { metric, scope } of family.members) {
-      const extra = options.scopeInfo ? scopeLabels(scope) : '';
+      const extra = options.scopeInfo ? joinLabels(constant, scopeLabels(scope)) : constant;
       writeSamples(sink, family.name, metric, extra, prefixes, warn);
       if (!resource || metric.dataPoints.length > 0) empty = false;
     }

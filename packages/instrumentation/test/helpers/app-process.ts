@@ -13,6 +13,7 @@ import express from 'express5';
 import type { Express } from 'express';
 import { registerMetrics, type RegisterMetricsOptions } from '../../src/index';
 import { listen } from './apps';
+import { driveChild, type Reply } from './child-ipc';
 
 /** The routes of the app: a parameterised GET, a POST, and a route that throws. */
 export function shopApp(): Express {
@@ -34,12 +35,6 @@ type Op = 'flush' | 'scrape' | 'loaded' | 'shutdown';
 interface Command {
   id: number;
   op: Op;
-}
-
-interface Reply {
-  id: number;
-  value?: unknown;
-  error?: string;
 }
 
 interface Ready {
@@ -93,40 +88,10 @@ export async function startAppProcess(
     ['--require', join(__dirname, 'ts-child.cjs'), __filename, JSON.stringify(options)],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } },
   );
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  void exited.then((code) => {
-    for (const { reject } of pending.values()) reject(new Error(`the app exited (${code})`));
-    pending.clear();
-  });
-  const ready = await new Promise<Ready['ready']>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('the app process did not start'));
-    }, START_TIMEOUT_MS);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the app process exited (${code}) before it was ready`));
-    });
-    child.on('message', (message: Ready | Reply) => {
-      if ('ready' in message) {
-        clearTimeout(timer);
-        resolve(message.ready);
-        return;
-      }
-      const waiter = pending.get(message.id);
-      pending.delete(message.id);
-      if (message.error !== undefined) waiter?.reject(new Error(message.error));
-      else waiter?.resolve(message.value);
-    });
-  });
-  let next = 0;
-  const call = (op: Op): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      child.send({ id, op } satisfies Command);
-    });
+  const driven = driveChild<Ready['ready']>(child, START_TIMEOUT_MS);
+  const { exited } = driven;
+  const ready = await driven.ready;
+  const call = (op: Op): Promise<unknown> => driven.call({ op } satisfies Omit<Command, 'id'>);
   let stopping: Promise<number | null> | undefined;
   return {
     url: ready.url,

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Worker } from 'node:cluster';
+import { mergeSnapshots, toSnapshot, type Contribution } from './merge.js';
+import { isWorkerMessage, MESSAGE_KEY, type CollectRequest } from './messages.js';
+import type { Snapshot } from './snapshot.js';
+
+interface WorkerState {
+  worker: Worker;
+  /** The `worker` label: the lowest slot free when the worker first spoke, reused after it. */
+  slot: number;
+  /** The `n` of the snapshot kept, so that an older one arriving late is ignored. */
+  n: number;
+  snapshot: Snapshot | undefined;
+  /** When the snapshot kept arrived (`performance.now()`). */
+  receivedAt: number;
+}
+
+/** What one round of asking the workers found. */
+export interface Gathered {
+  /** The live workers' latest snapshots, by slot, then what exited workers had counted. */
+  contributions: Contribution[];
+  /** Live workers that have reported. */
+  workers: number;
+  /** Of those, the ones that did not answer within the wait. */
+  unresponsive: number;
+}
+
+/**
+ * The primary's half of cluster mode: asks every worker for a snapshot, waits for the answers of
+ * the workers known to record (those that have said so) at most `timeout` ms, and keeps what
+ * exited workers had counted, so that the cluster's counters never go down.
+ */
+export class Gatherer {
+  private readonly id = randomUUID();
+  private readonly states = new Map<number, WorkerState>();
+  private readonly slots = new Set<number>();
+  /** The totals of the workers that have exited, added up. */
+  private retired: Snapshot | undefined;
+  private seq = 0;
+  private waiting: { seq: number; pending: Set<number>; done: () => void } | undefined;
+  private round: Promise<Gathered> | undefined;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly timeout: number,
+    private readonly warn: (key: string, message: string) => void,
+  ) {
+    cluster.on('message', this.onMessage);
+    cluster.on('exit', this.onGone);
+    cluster.on('disconnect', this.onGone);
+  }
+
+  stop(): void {
+    this.cluster.off('message', this.onMessage);
+    this.cluster.off('exit', this.onGone);
+    this.cluster.off('disconnect', this.onGone);
+    this.waiting?.done();
+  }
+
+  /** One round of asking; scrapes that arrive during a round share it. */
+  gather(): Promise<Gathered> {
+    this.round ??= this.ask().finally(() => {
+      this.round = undefined;
+    });
+    return this.round;
+  }
+
+  private stateOf(worker: Worker): WorkerState {
+    let state = this.states.get(worker.id);
+    if (state === undefined) {
+      let slot = 0;
+      while (this.slots.has(slot)) slot++;
+      this.slots.add(slot);
+      state = { worker, slot, n: 0, snapshot: undefined, receivedAt: -Infinity };
+      this.states.set(worker.id, state);
+    }
+    return state;
+  }
+
+  private readonly onMessage = (worker: Worker, message: unknown): void => {
+    // No message follows a worker's retirement: it waits for the channel to close.
+    if (!isWorkerMessage(message)) return;
+    const state = this.stateOf(worker);
+    if (message[MESSAGE_KEY] !== 'snapshot') return;
+    if (message.n > state.n) {
+      state.n = message.n;
+      state.snapshot = message.snapshot;
+      state.receivedAt = performance.now();
+    }
+    const waiting = this.waiting;
+    if (waiting !== undefined && message.gatherer === this.id && message.seq === waiting.seq) {
+      waiting.pending.delete(worker.id);
+      if (waiting.pending.size === 0) waiting.done();
+    }
+  };
+
+  /**
+   * A worker is retired once it has exited and its channel is closed: messages still in the
+   * channel when it exits (its last snapshot, sent at shutdown) arrive before the channel closes.
+   */
+  private readonly onGone = (worker: Worker): void => {
+    if (!worker.isDead() || worker.isConnected()) return;
+    const state = this.states.get(worker.id);
+    if (state === undefined) return;
+    this.states.delete(worker.id);
+    this.slots.delete(state.slot);
+    if (state.snapshot !== undefined) {
+      const parts: Contribution[] = [{ worker: '', snapshot: state.snapshot, fresh: false }];
+      if (this.retired !== undefined)
+        parts.push({ worker: '', snapshot: this.retired, fresh: false });
+      this.retired = toSnapshot(mergeSnapshots(parts, this.warn));
+    }
+    const waiting = this.waiting;
+    if (waiting?.pending.delete(worker.id) && waiting.pending.size === 0) waiting.done();
+  };
+
+  private async ask(): Promise<Gathered> {
+    const seq = ++this.seq;
+    const started = performance.now();
+    const request: CollectRequest = { [MESSAGE_KEY]: 'collect', gatherer: this.id, seq };
+    const pending = new Set<number>();
+    for (const worker of Object.values(this.cluster.workers ?? {})) {
+      if (worker === undefined || !worker.isConnected()) continue;
+      try {
+        // Workers not yet known are asked too (one that registered before the primary listened
+        // is known from its answer), but not waited for: they may not record at all.
+        worker.send(request);
+        if (this.states.has(worker.id)) pending.add(worker.id);
+      } catch {
+        // The channel closed under us; the worker is about to be retired.
+      }
+    }
+    if (pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => done(), this.timeout);
+        const done = (): void => {
+          clearTimeout(timer);
+          if (this.waiting?.seq === seq) this.waiting = undefined;
+          resolve();
+        };
+        this.waiting = { seq, pending, done };
+      });
+    }
+    const contributions: Contribution[] = [];
+    const live = [...this.states.values()].sort((a, b) => a.slot - b.slot);
+    for (const state of live) {
+      if (state.snapshot === undefined) continue;
+      contributions.push({
+        worker: String(state.slot),
+        snapshot: state.snapshot,
+        fresh: state.receivedAt >= started,
+      });
+    }
+    if (this.retired !== undefined) {
+      contributions.push({ worker: '', snapshot: this.retired, fresh: false });
+    }
+    let unresponsive = 0;
+    for (const id of pending) if (this.states.has(id)) unresponsive++;
+    return { contributions, workers: live.length, unresponsive };
+  }
+}

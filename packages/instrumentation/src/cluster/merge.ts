@@ -1,0 +1,270 @@
+import { ValueType, type Attributes } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Resource } from '@opentelemetry/resources';
+import { CLUSTER_GAUGE_MERGE, WORKER_LABEL, type ClusterMerge } from '../names.js';
+import {
+  fromWire,
+  toWire,
+  type Snapshot,
+  type SnapshotHistogram,
+  type SnapshotKind,
+  type SnapshotMetric,
+  type SnapshotScope,
+} from './snapshot.js';
+
+/** One process's part in a merge. */
+export interface Contribution {
+  /** Its `worker` label value, for the series kept per process. */
+  worker: string;
+  snapshot: Snapshot;
+  /**
+   * Whether the snapshot is of this scrape. A stale one (the process did not answer in time, or
+   * has exited) gives only its totals, which can only have grown since: anything else of it would
+   * show an old value as current.
+   */
+  fresh: boolean;
+}
+
+interface MergedHistogram {
+  count: number;
+  sum: number | undefined;
+  counts: number[];
+}
+
+interface MergedSeries {
+  attributes: Attributes;
+  value: number | MergedHistogram;
+}
+
+export interface MergedMetric {
+  scope: Omit<SnapshotScope, 'metrics'>;
+  name: string;
+  description: string;
+  unit: string;
+  kind: SnapshotKind;
+  bounds: number[] | undefined;
+  merge: ClusterMerge;
+  series: Map<string, MergedSeries>;
+}
+
+export function mergeOf(metric: Pick<SnapshotMetric, 'name' | 'kind'>): ClusterMerge {
+  if (metric.kind === 'counter' || metric.kind === 'histogram') return 'total';
+  return CLUSTER_GAUGE_MERGE[metric.name] ?? 'worker';
+}
+
+/** Attribute order may differ between processes; the key may not. */
+function seriesKey(attributes: Attributes): string {
+  const keys = Object.keys(attributes).sort();
+  let key = '';
+  for (const k of keys) key += `${JSON.stringify(k)}:${JSON.stringify(attributes[k])},`;
+  return key;
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function toHistogram(value: SnapshotHistogram): MergedHistogram {
+  return {
+    count: value.count,
+    sum: value.sum === undefined ? undefined : fromWire(value.sum),
+    counts: [...value.counts],
+  };
+}
+
+function addHistogram(into: MergedHistogram, value: SnapshotHistogram): void {
+  into.count += value.count;
+  if (into.sum !== undefined && value.sum !== undefined) into.sum += fromWire(value.sum);
+  else into.sum = undefined;
+  const { counts } = into;
+  for (let i = 0; i < counts.length; i++)
+    counts[i] = (counts[i] as number) + (value.counts[i] ?? 0);
+}
+
+/**
+ * Combines the processes' snapshots into one set of series, metric by metric as `mergeOf` says.
+ * A metric whose kind or buckets differ from the first process's (two versions of an app during a
+ * rolling deploy, say) cannot be added to it; that process's part of it is left out and `warn`
+ * is told.
+ */
+export function mergeSnapshots(
+  contributions: readonly Contribution[],
+  warn: (key: string, message: string) => void,
+): MergedMetric[] {
+  const merged = new Map<string, MergedMetric>();
+  for (const { worker, snapshot, fresh } of contributions) {
+    for (const scope of snapshot.scopes) {
+      for (const metric of scope.metrics) {
+        const merge = mergeOf(metric);
+        if (!fresh && merge !== 'total') continue;
+        const id = `${scope.name}\u0000${scope.version ?? ''}\u0000${metric.name}`;
+        const bounds = metric.bounds?.map(fromWire);
+        let into = merged.get(id);
+        if (into === undefined) {
+          into = {
+            scope: { name: scope.name, version: scope.version, schemaUrl: scope.schemaUrl },
+            name: metric.name,
+            description: metric.description,
+            unit: metric.unit,
+            kind: metric.kind,
+            bounds,
+            merge,
+            series: new Map(),
+          };
+          merged.set(id, into);
+        } else if (into.kind !== metric.kind) {
+          warn(
+            `kind:${metric.name}`,
+            `metric ${metric.name} is a ${metric.kind} in one process and a ${into.kind} in another; only the first is served`,
+          );
+          continue;
+        } else if (metric.kind === 'histogram' && !sameBounds(into.bounds ?? [], bounds ?? [])) {
+          warn(
+            `bounds:${metric.name}`,
+            `histogram ${metric.name} has different buckets in two processes; only the first's are served`,
+          );
+          continue;
+        }
+        addPoints(into, metric, worker);
+      }
+    }
+  }
+  return [...merged.values()];
+}
+
+function addPoints(into: MergedMetric, metric: SnapshotMetric, worker: string): void {
+  for (const point of metric.points) {
+    const attributes =
+      into.merge === 'worker' ? { ...point.attributes, [WORKER_LABEL]: worker } : point.attributes;
+    const key = seriesKey(attributes);
+    const existing = into.series.get(key);
+    const { value } = point;
+    if (typeof value === 'object') {
+      if (existing === undefined) into.series.set(key, { attributes, value: toHistogram(value) });
+      else if (typeof existing.value === 'object') addHistogram(existing.value, value);
+      continue;
+    }
+    const n = fromWire(value);
+    if (existing === undefined) into.series.set(key, { attributes, value: n });
+    else if (typeof existing.value === 'number' && into.merge !== 'once') existing.value += n;
+  }
+}
+
+/** Merged metrics as a snapshot again: the retired totals are kept in this form. */
+export function toSnapshot(metrics: readonly MergedMetric[]): Snapshot {
+  const scopes = new Map<string, SnapshotScope>();
+  for (const metric of metrics) {
+    const scopeId = `${metric.scope.name}\u0000${metric.scope.version ?? ''}`;
+    let scope = scopes.get(scopeId);
+    if (scope === undefined) {
+      scope = { ...metric.scope, metrics: [] };
+      scopes.set(scopeId, scope);
+    }
+    const shaped: SnapshotMetric = {
+      name: metric.name,
+      description: metric.description,
+      unit: metric.unit,
+      kind: metric.kind,
+      points: [],
+    };
+    if (metric.bounds !== undefined) shaped.bounds = metric.bounds.map(toWire);
+    for (const { attributes, value } of metric.series.values()) {
+      shaped.points.push({
+        attributes,
+        value:
+          typeof value === 'number'
+            ? toWire(value)
+            : {
+                count: value.count,
+                counts: [...value.counts],
+                ...(value.sum !== undefined && { sum: toWire(value.sum) }),
+              },
+      });
+    }
+    scope.metrics.push(shaped);
+  }
+  return { scopes: [...scopes.values()] };
+}
+
+const NO_TIME: [number, number] = [0, 0];
+
+function toMetricData(metric: MergedMetric): MetricData {
+  const descriptor = {
+    name: metric.name,
+    description: metric.description,
+    unit: metric.unit,
+    // The writer does not read it; the SDK's type wants it.
+    valueType: ValueType.DOUBLE,
+  };
+  const base = {
+    descriptor,
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+  };
+  const points = [...metric.series.values()];
+  if (metric.kind === 'histogram') {
+    const boundaries = metric.bounds ?? [];
+    return {
+      ...base,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: points.map(({ attributes, value }) => {
+        const h = value as MergedHistogram;
+        return {
+          attributes,
+          startTime: NO_TIME,
+          endTime: NO_TIME,
+          value: {
+            buckets: { boundaries, counts: h.counts },
+            sum: h.sum,
+            count: h.count,
+          },
+        };
+      }),
+    } as MetricData;
+  }
+  const numbers = points.map(({ attributes, value }) => ({
+    attributes,
+    startTime: NO_TIME,
+    endTime: NO_TIME,
+    value: value as number,
+  }));
+  if (metric.kind === 'gauge') {
+    return { ...base, dataPointType: DataPointType.GAUGE, dataPoints: numbers } as MetricData;
+  }
+  return {
+    ...base,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: metric.kind === 'counter',
+    dataPoints: numbers,
+  } as MetricData;
+}
+
+/** Merged metrics as collected data, for the exposition writer. */
+export function toResourceMetrics(
+  resource: Resource,
+  metrics: readonly MergedMetric[],
+): ResourceMetrics {
+  const scopes = new Map<string, ResourceMetrics['scopeMetrics'][number]>();
+  for (const metric of metrics) {
+    const scopeId = `${metric.scope.name}\u0000${metric.scope.version ?? ''}`;
+    let scope = scopes.get(scopeId);
+    if (scope === undefined) {
+      const { name, version, schemaUrl } = metric.scope;
+      scope = {
+        scope: {
+          name,
+          ...(version !== undefined && { version }),
+          ...(schemaUrl !== undefined && { schemaUrl }),
+        },
+        metrics: [],
+      };
+      scopes.set(scopeId, scope);
+    }
+    scope.metrics.push(toMetricData(metric));
+  }
+  return { resource, scopeMetrics: [...scopes.values()] };
+}

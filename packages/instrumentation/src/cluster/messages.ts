@@ -1,0 +1,60 @@
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * The key that marks the package's messages on the cluster's IPC channel, which the app's own
+ * messages share: anything without it is left alone, and the app can ignore ours by it.
+ */
+export const MESSAGE_KEY = 'expressOtelMetrics' as const;
+
+/** Primary to worker: send a snapshot for scrape `seq` of gatherer `gatherer`. */
+export interface CollectRequest {
+  [MESSAGE_KEY]: 'collect';
+  gatherer: string;
+  seq: number;
+}
+
+/** Worker to primary: it records with `cluster: true` (sent once, at registration). */
+export interface Hello {
+  [MESSAGE_KEY]: 'hello';
+}
+
+/**
+ * Worker to primary: its series. `n` grows with every snapshot a worker takes, so that an answer
+ * overtaken by a newer one is never taken for current; `final` marks the last, sent at shutdown.
+ */
+export interface SnapshotMessage {
+  [MESSAGE_KEY]: 'snapshot';
+  gatherer: string | undefined;
+  seq: number | undefined;
+  n: number;
+  final: boolean;
+  snapshot: Snapshot;
+}
+
+export type WorkerMessage = Hello | SnapshotMessage;
+
+function isOurs(message: unknown): message is Record<typeof MESSAGE_KEY, unknown> {
+  return typeof message === 'object' && message !== null && MESSAGE_KEY in message;
+}
+
+export function isCollectRequest(message: unknown): message is CollectRequest {
+  return (
+    isOurs(message) &&
+    message[MESSAGE_KEY] === 'collect' &&
+    typeof (message as Partial<CollectRequest>).gatherer === 'string' &&
+    typeof (message as Partial<CollectRequest>).seq === 'number'
+  );
+}
+
+export function isWorkerMessage(message: unknown): message is WorkerMessage {
+  if (!isOurs(message)) return false;
+  if (message[MESSAGE_KEY] === 'hello') return true;
+  const m = message as Partial<SnapshotMessage>;
+  return (
+    message[MESSAGE_KEY] === 'snapshot' &&
+    typeof m.n === 'number' &&
+    typeof m.snapshot === 'object' &&
+    m.snapshot !== null &&
+    Array.isArray(m.snapshot.scopes)
+  );
+}

@@ -1,0 +1,77 @@
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Reporter } from '../report.js';
+import { isCollectRequest, MESSAGE_KEY, type WorkerMessage } from './messages.js';
+import { takeSnapshot } from './snapshot.js';
+
+export interface WorkerLink {
+  /** Sends a last snapshot, so that what was counted since the last scrape is not lost. */
+  sendFinal(): Promise<void>;
+  /** Stops answering the primary. */
+  stop(): void;
+}
+
+/**
+ * A worker's half of cluster mode: answers the primary's requests with snapshots of `collect()`.
+ * Snapshots are taken one at a time, in the order asked, so that a later one never holds less.
+ */
+export function linkToPrimary(
+  collect: () => Promise<ResourceMetrics>,
+  report: Reporter,
+): WorkerLink {
+  let taken = 0;
+  let queue: Promise<void> = Promise.resolve();
+
+  function send(message: WorkerMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (typeof process.send !== 'function' || !process.connected) {
+        resolve();
+        return;
+      }
+      try {
+        // With a callback, a closed channel is an error passed to it, not an 'error' event
+        // that would end the process.
+        process.send(message, undefined, {}, (err: Error | null) => {
+          if (err) report('cluster:send', 'sending metrics to the cluster primary failed', err);
+          resolve();
+        });
+      } catch (err) {
+        report('cluster:send', 'sending metrics to the cluster primary failed', err);
+        resolve();
+      }
+    });
+  }
+
+  function snapshot(gatherer: string | undefined, seq: number | undefined, final: boolean) {
+    const next = queue.then(async () => {
+      const n = ++taken;
+      try {
+        const resourceMetrics = await collect();
+        await send({
+          [MESSAGE_KEY]: 'snapshot',
+          gatherer,
+          seq,
+          n,
+          final,
+          snapshot: takeSnapshot(resourceMetrics),
+        });
+      } catch (err) {
+        report('cluster:collect', 'collecting metrics for the cluster primary failed', err);
+      }
+    });
+    queue = next;
+    return next;
+  }
+
+  const onMessage = (message: unknown): void => {
+    if (isCollectRequest(message)) void snapshot(message.gatherer, message.seq, false);
+  };
+  process.on('message', onMessage);
+  void send({ [MESSAGE_KEY]: 'hello' });
+
+  return {
+    sendFinal: () => snapshot(undefined, undefined, true),
+    stop: () => {
+      process.off('message', onMessage);
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/*
+ * A node:cluster app in a process tree of its own, driven by a test over IPC: the primary serves
+ * the cluster's metrics (`serveClusterMetrics`) and forks workers running an Express app with
+ * `registerMetrics(app, { cluster: true })`, all sharing one app port, as in production. A worker
+ * that exits is replaced, as a process manager would.
+ */
+import { spawn } from 'node:child_process';
+import cluster, { type Worker } from 'node:cluster';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express from 'express5';
+import { registerMetrics, serveClusterMetrics, type ClusterMetricsHandle } from '../../src/index';
+import { driveChild, type Reply } from './child-ipc';
+
+export interface ClusterConfig {
+  workers: number;
+  workerTimeout?: number;
+}
+
+type Op =
+  | { op: 'pids' }
+  | { op: 'kill'; slot: number }
+  | { op: 'retire'; slot: number }
+  | { op: 'block'; slot: number; ms: number }
+  | { op: 'stop' };
+
+/** Primary to worker, on the app's own messages. */
+type AppMessage = { app: 'retire' } | { app: 'block'; ms: number };
+
+export interface ClusterProcess {
+  readonly appUrl: string;
+  readonly metricsUrl: string;
+  /** The live workers' pids, in fork order. */
+  pids(): Promise<number[]>;
+  /** SIGKILLs the worker at this position of `pids()`; the primary forks a replacement. */
+  kill(slot: number): Promise<void>;
+  /** Asks that worker to shut down gracefully (metrics first); a replacement is forked. */
+  retire(slot: number): Promise<void>;
+  /** Blocks that worker's event loop for `ms` (answers before the block starts). */
+  block(slot: number, ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+export async function startCluster(config: ClusterConfig): Promise<ClusterProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--require', join(__dirname, 'ts-child.cjs'), __filename, JSON.stringify(config)],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const driven = driveChild<{ appUrl: string; metricsUrl: string }>(child, START_TIMEOUT_MS);
+  const { exited } = driven;
+  const ready = await driven.ready;
+  const call = (op: Op): Promise<unknown> => driven.call(op);
+  let stopping: Promise<void> | undefined;
+  return {
+    ...ready,
+    pids: async () => (await call({ op: 'pids' })) as number[],
+    kill: async (slot) => {
+      await call({ op: 'kill', slot });
+    },
+    retire: async (slot) => {
+      await call({ op: 'retire', slot });
+    },
+    block: async (slot, ms) => {
+      await call({ op: 'block', slot, ms });
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode === null) {
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await call({ op: 'stop' }).catch(() => undefined);
+          await exited;
+          clearTimeout(timer);
+        }
+      })()),
+  };
+}
+
+function runWorker(): void {
+  const app = express();
+  const metrics = registerMetrics(app, { appVersion: 'v1', appConfig: 'test', cluster: true });
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  app.post('/users', (_req, res) => {
+    res.status(201).end();
+  });
+  const server: Server = app.listen(0, '127.0.0.1');
+  process.on('message', (message: AppMessage) => {
+    if (typeof message !== 'object' || message === null || !('app' in message)) return;
+    if (message.app === 'block') {
+      const until = Date.now() + message.ms;
+      setImmediate(() => {
+        while (Date.now() < until) {
+          // The event loop is stuck, as in a handler doing heavy synchronous work.
+        }
+      });
+    } else if (message.app === 'retire') {
+      // A graceful stop: stop taking requests, hand the last counts to the primary, then leave.
+      server.close();
+      server.closeAllConnections();
+      void metrics.shutdown().then(() => cluster.worker?.disconnect());
+    }
+  });
+}
+
+function runPrimary(config: ClusterConfig): void {
+  const metrics: ClusterMetricsHandle = serveClusterMetrics({
+    endpoint: { port: 0, host: '127.0.0.1' },
+    ...(config.workerTimeout !== undefined && { workerTimeout: config.workerTimeout }),
+  });
+  cluster.setupPrimary({ exec: __filename, args: [JSON.stringify(config)] });
+  let stopping = false;
+  const workers: Worker[] = [];
+  let appUrl: string | undefined;
+  const fork = (): void => {
+    const worker = cluster.fork();
+    workers.push(worker);
+    worker.once('listening', (address: AddressInfo) => {
+      appUrl ??= `http://127.0.0.1:${address.port}`;
+    });
+  };
+  cluster.on('exit', (worker) => {
+    workers.splice(workers.indexOf(worker), 1);
+    if (!stopping) fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+
+  let listening = 0;
+  cluster.on('listening', () => {
+    listening++;
+    if (listening !== config.workers) return;
+    void metrics.ready.then(() => {
+      process.send?.({ ready: { appUrl, metricsUrl: metrics.url } });
+    });
+  });
+
+  const at = (slot: number): Worker => {
+    const worker = workers[slot];
+    if (worker === undefined) throw new Error(`no worker at ${slot}`);
+    return worker;
+  };
+  process.on('message', (command: Op & { id: number }) => {
+    const run = async (): Promise<unknown> => {
+      switch (command.op) {
+        case 'pids':
+          return workers.map((w) => w.process.pid);
+        case 'kill':
+          at(command.slot).process.kill('SIGKILL');
+          return undefined;
+        case 'retire':
+          at(command.slot).send({ app: 'retire' } satisfies AppMessage);
+          return undefined;
+        case 'block':
+          at(command.slot).send({ app: 'block', ms: command.ms } satisfies AppMessage);
+          return undefined;
+        case 'stop': {
+          stopping = true;
+          await metrics.shutdown();
+          const gone = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
+          for (const w of workers) w.process.kill('SIGTERM');
+          await Promise.all(gone);
+          return undefined;
+        }
+      }
+    };
+    run().then(
+      (value) => {
+        process.send?.({ id: command.id, value } satisfies Reply);
+        if (command.op === 'stop') process.disconnect();
+      },
+      (err: unknown) => process.send?.({ id: command.id, error: String(err) } satisfies Reply),
+    );
+  });
+}
+
+if (require.main === module) {
+  const config = JSON.parse(process.argv[2] ?? '{}') as ClusterConfig;
+  if (cluster.isPrimary) runPrimary(config);
+  else runWorker();
+}
