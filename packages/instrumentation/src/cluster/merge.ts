@@ -155,6 +155,35 @@ function addPoints(into: MergedMetric, metric: SnapshotMetric, worker: string): 
   }
 }
 
+/**
+ * The highest value served so far of every total. Floating-point totals (CPU seconds, the sums of
+ * histograms) come out a last digit lower when the same numbers are added in another order, as
+ * they are once a worker's totals move to the retired ones; Prometheus would read that as a
+ * counter reset. So a total is never served below what was served before.
+ */
+export class Floors {
+  private readonly floors = new Map<string, number>();
+
+  apply(metrics: readonly MergedMetric[]): void {
+    for (const metric of metrics) {
+      if (metric.merge !== 'total') continue;
+      const prefix = `${metric.scope.name}\u0000${metric.name}\u0000`;
+      for (const [key, series] of metric.series) {
+        const id = prefix + key;
+        const floor = this.floors.get(id);
+        const { value } = series;
+        if (typeof value === 'number') {
+          if (floor !== undefined && value < floor) series.value = floor;
+          else this.floors.set(id, value);
+        } else if (value.sum !== undefined) {
+          if (floor !== undefined && value.sum < floor) value.sum = floor;
+          else this.floors.set(id, value.sum);
+        }
+      }
+    }
+  }
+}
+
 /** Merged metrics as a snapshot again: the retired totals are kept in this form. */
 export function toSnapshot(metrics: readonly MergedMetric[]): Snapshot {
   const scopes = new Map<string, SnapshotScope>();

@@ -15,7 +15,7 @@ import { resolveExport, resolvePrimaryOptions, type ClusterPrimaryOptions } from
 import { createReporter } from '../report.js';
 import { viewsFor } from '../views.js';
 import { Gatherer } from './gatherer.js';
-import { mergeSnapshots, toResourceMetrics, type Contribution } from './merge.js';
+import { Floors, mergeSnapshots, toResourceMetrics, type Contribution } from './merge.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
 
 /** What `serveClusterMetrics` returns. */
@@ -98,6 +98,7 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
     warn(`cluster:${key}`, message),
   );
 
+  const floors = new Floors();
   const source: MetricSource = {
     async collect() {
       const [own, gathered] = await Promise.all([reader.collect(), gatherer.gather()]);
@@ -113,6 +114,7 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
       const merged = mergeSnapshots(contributions, (key, message) =>
         warn(`cluster:${key}`, message),
       );
+      floors.apply(merged);
       return { resourceMetrics: toResourceMetrics(resource, merged), errors: own.errors };
     },
   };

@@ -1,6 +1,11 @@
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Reporter } from '../report.js';
-import { isCollectRequest, MESSAGE_KEY, type WorkerMessage } from './messages.js';
+import {
+  isCollectRequest,
+  MESSAGE_KEY,
+  type CollectRequest,
+  type WorkerMessage,
+} from './messages.js';
 import { takeSnapshot } from './snapshot.js';
 
 export interface WorkerLink {
@@ -62,8 +67,20 @@ export function linkToPrimary(
     return next;
   }
 
+  // Requests that arrive while a snapshot waits its turn share the next one: a worker whose event
+  // loop was stuck finds a request per scrape queued, and one answer does for all of them.
+  let asked: CollectRequest | undefined;
   const onMessage = (message: unknown): void => {
-    if (isCollectRequest(message)) void snapshot(message.gatherer, message.seq, false);
+    if (!isCollectRequest(message)) return;
+    const waiting = asked !== undefined;
+    asked = message;
+    if (waiting) return;
+    void queue.then(() => {
+      const request = asked;
+      asked = undefined;
+      if (request !== undefined) return snapshot(request.gatherer, request.seq, false);
+      return undefined;
+    });
   };
   process.on('message', onMessage);
   void send({ [MESSAGE_KEY]: 'hello' });

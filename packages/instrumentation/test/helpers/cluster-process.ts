@@ -82,6 +82,11 @@ export async function startCluster(config: ClusterConfig): Promise<ClusterProces
 function runWorker(): void {
   const app = express();
   const metrics = registerMetrics(app, { appVersion: 'v1', appConfig: 'test', cluster: true });
+  app.use((_req, res, next) => {
+    // Tells the test which worker answered, so it can see both did.
+    res.setHeader('x-worker-pid', String(process.pid));
+    next();
+  });
   app.get('/users/:id', (req, res) => {
     res.json({ id: req.params.id });
   });
