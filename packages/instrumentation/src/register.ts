@@ -45,13 +45,14 @@ export interface MetricsHandle {
   readonly meterProvider: MeterProvider;
   /**
    * Answers a scrape (with the endpoint's authentication, if any); mount it where you like
-   * (`app.get('/metrics', handle.handler)`). Without the Prometheus exporter it answers
-   * `404 Not Found`, with the reason in the body.
+   * (`app.get('/metrics', handle.handler)`). Without the Prometheus exporter, or in a cluster
+   * worker (the primary serves), it answers `404 Not Found`, with the reason in the body.
    */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /**
-   * The current exposition text, in-process (for tests). Without the Prometheus exporter it
-   * rejects, saying why; while `OTEL_SDK_DISABLED` is true it resolves to '' (nothing recorded).
+   * The current exposition text, in-process (for tests); in a cluster worker (option `cluster`),
+   * that worker's own. Without the Prometheus exporter it rejects, saying why; while
+   * `OTEL_SDK_DISABLED` is true it resolves to '' (nothing recorded).
    */
   scrape(): Promise<string>;
   /**
