@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
 import { MeterProvider as SdkMeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Express } from 'express';
-import { linkToPrimary } from './cluster/worker.js';
+import { isLinked, linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
 import { startCollectors } from './collectors/start.js';
 import { withAuthentication } from './export/auth.js';
@@ -177,6 +177,11 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   if (resolved.cluster && !cluster.isWorker) {
     throw new TypeError(
       'express-otel-metrics: option `cluster` is for the workers of node:cluster, and this process is not one; the primary calls serveClusterMetrics()',
+    );
+  }
+  if (resolved.cluster && isLinked()) {
+    throw new TypeError(
+      'express-otel-metrics: option `cluster`: this worker already has a registration with `cluster: true`; one per worker (shut the other down first)',
     );
   }
   const report = createReporter();

@@ -1,6 +1,14 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { mergeSnapshots, toResourceMetrics, toSnapshot } from '../src/cluster/merge';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import express from 'express5';
+import { mergeOf, mergeSnapshots, toResourceMetrics, toSnapshot } from '../src/cluster/merge';
+import { registerMetrics, type ClusterMerge } from '../src/index';
+import { listen } from './helpers/apps';
+import { InMemoryReader } from './helpers/reader';
+import { get } from './helpers/request';
+import { until } from './helpers/wait';
 import {
   fromWire,
   takeSnapshot,
@@ -281,4 +289,101 @@ describe('merging the processes of a cluster', () => {
       expect(checkMetrics(promtool, roundTrip)).toMatchObject({ status: 0 });
     await provider.shutdown();
   });
+});
+
+const LAG = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'];
+
+/** The README's table of merge rules, series by series. */
+const RULES: Record<'prometheus' | 'semconv', Record<ClusterMerge, string[]>> = {
+  prometheus: {
+    total: [
+      'app_request_latency_seconds',
+      'app_request_count',
+      'process_cpu_seconds',
+      'process_cpu_user_seconds',
+      'process_cpu_system_seconds',
+      'nodejs_gc_duration_seconds',
+    ],
+    sum: [
+      'process_resident_memory_bytes',
+      'process_virtual_memory_bytes',
+      'process_open_fds',
+      'nodejs_heap_size_total_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_external_memory_bytes',
+      'nodejs_heap_space_size_total_bytes',
+      'nodejs_heap_space_size_used_bytes',
+      'nodejs_heap_space_size_available_bytes',
+      'nodejs_active_resources',
+    ],
+    once: ['app_version_info', 'nodejs_version_info'],
+    worker: [
+      'process_start_time_seconds',
+      'process_max_fds',
+      ...LAG.map((s) => `nodejs_eventloop_lag_${s}_seconds`),
+      'nodejs_eventloop_utilization_ratio',
+    ],
+  },
+  semconv: {
+    total: ['http.server.request.duration', 'process.cpu.time', 'v8js.gc.duration'],
+    sum: [
+      'process.memory.usage',
+      'process.memory.virtual',
+      'process.unix.file_descriptor.count',
+      'v8js.memory.heap.used',
+      'v8js.memory.heap.space.size',
+      'v8js.memory.heap.space.available_size',
+      'nodejs_external_memory_bytes',
+      'v8js.resource.active',
+    ],
+    once: ['app_version_info', 'nodejs_version_info'],
+    worker: [
+      'process.uptime',
+      'process_max_fds',
+      ...LAG.map((s) => `nodejs.eventloop.delay.${s}`),
+      'nodejs.eventloop.utilization',
+    ],
+  },
+};
+
+describe('the merge rule of every series the package exports', () => {
+  it.each(['prometheus', 'semconv'] as const)(
+    'is the documented one, in %s naming',
+    async (naming) => {
+      setFlagsFromString('--expose-gc');
+      const reader = new InMemoryReader();
+      const app = express();
+      app.get('/', (_req, res) => {
+        res.send('ok');
+      });
+      const metrics = registerMetrics(app, { naming, exporters: [reader] });
+      const running = await listen(app);
+      try {
+        expect((await get(running.url, '/')).status).toBe(200);
+        (runInNewContext('gc') as () => void)();
+        const collected = await until(
+          () => reader.collect(),
+          (c) =>
+            takeSnapshot(c.resourceMetrics).scopes.some((s) =>
+              s.metrics.some((m) => /gc/.test(m.name)),
+            ),
+        );
+        const rules: Record<ClusterMerge, string[]> = { total: [], sum: [], once: [], worker: [] };
+        for (const scope of takeSnapshot(collected.resourceMetrics).scopes) {
+          for (const metric of scope.metrics) rules[mergeOf(metric)].push(metric.name);
+        }
+        for (const rule of Object.keys(rules) as ClusterMerge[]) rules[rule].sort();
+        const expected = RULES[naming];
+        expect(rules).toEqual({
+          total: [...expected.total].sort(),
+          sum: [...expected.sum].sort(),
+          once: [...expected.once].sort(),
+          worker: [...expected.worker].sort(),
+        });
+      } finally {
+        await running.close();
+        await metrics.shutdown();
+      }
+    },
+  );
 });

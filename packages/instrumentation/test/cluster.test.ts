@@ -144,6 +144,12 @@ describe('cluster mode: the primary serves every worker', () => {
 
     const promtool = findPromtool();
     if (promtool) expect(checkMetrics(promtool, text)).toEqual({ status: 0, output: '' });
+
+    // One registration per worker answers the primary; a second is refused at setup.
+    const again = await fetch(`${cluster.appUrl}/register-again`);
+    expect(await again.text()).toBe(
+      'TypeError: express-otel-metrics: option `cluster`: this worker already has a registration with `cluster: true`; one per worker (shut the other down first)',
+    );
   });
 
   it('never lowers a counter when a worker is killed and replaced mid-run', async () => {

@@ -16,6 +16,17 @@ export interface WorkerLink {
 }
 
 /**
+ * Whether a registration of this process answers the primary. Two would each answer every
+ * request, and the primary would take either's series for the whole worker's.
+ */
+let linked = false;
+
+/** Whether this process already answers the primary (checked before a second registration). */
+export function isLinked(): boolean {
+  return linked;
+}
+
+/**
  * A worker's half of cluster mode: answers the primary's requests with snapshots of `collect()`.
  * Snapshots are taken one at a time, in the order asked, so that a later one never holds less.
  */
@@ -89,6 +100,7 @@ export function linkToPrimary(
     sendFinal: () => snapshot(undefined, undefined, true),
     stop: () => {
       process.off('message', onMessage);
+      linked = false;
     },
   };
 }

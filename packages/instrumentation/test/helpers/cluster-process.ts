@@ -93,6 +93,15 @@ function runWorker(): void {
   app.post('/users', (_req, res) => {
     res.status(201).end();
   });
+  // Not counted in tests that count: a second registration must be refused.
+  app.get('/register-again', (_req, res) => {
+    try {
+      registerMetrics(express(), { cluster: true });
+      res.send('accepted');
+    } catch (err) {
+      res.send(`${(err as Error).name}: ${(err as Error).message}`);
+    }
+  });
   const server: Server = app.listen(0, '127.0.0.1');
   process.on('message', (message: AppMessage) => {
     if (typeof message !== 'object' || message === null || !('app' in message)) return;
