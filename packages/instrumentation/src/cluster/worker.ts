@@ -34,6 +34,7 @@ export function linkToPrimary(
   collect: () => Promise<ResourceMetrics>,
   report: Reporter,
 ): WorkerLink {
+  linked = true;
   let taken = 0;
   let queue: Promise<void> = Promise.resolve();
 
