@@ -57,12 +57,34 @@ export function mergeOf(metric: Pick<SnapshotMetric, 'name' | 'kind'>): ClusterM
   return CLUSTER_GAUGE_MERGE[metric.name] ?? 'worker';
 }
 
-/** Attribute order may differ between processes; the key may not. */
-function seriesKey(attributes: Attributes): string {
-  const keys = Object.keys(attributes).sort();
-  let key = '';
-  for (const k of keys) key += `${JSON.stringify(k)}:${JSON.stringify(attributes[k])},`;
-  return key;
+/**
+ * Series keys, the same whatever the order of the attributes (which may differ between
+ * processes). Points of one metric nearly always share their attribute names, so the sorted
+ * order is worked out once per run of points with the same names, and each key costs one
+ * `JSON.stringify` of the values.
+ */
+class SeriesKeys {
+  private names: readonly string[] = [];
+  private sorted: string[] = [];
+  private prefix = '[]';
+
+  of(attributes: Attributes): string {
+    const names = Object.keys(attributes);
+    if (!sameNames(names, this.names)) {
+      this.names = names;
+      this.sorted = [...names].sort();
+      this.prefix = JSON.stringify(this.sorted);
+    }
+    const values: unknown[] = [];
+    for (const name of this.sorted) values.push(attributes[name]);
+    return this.prefix + JSON.stringify(values);
+  }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
@@ -138,10 +160,11 @@ export function mergeSnapshots(
 }
 
 function addPoints(into: MergedMetric, metric: SnapshotMetric, worker: string): void {
+  const keys = new SeriesKeys();
   for (const point of metric.points) {
     const attributes =
       into.merge === 'worker' ? { ...point.attributes, [WORKER_LABEL]: worker } : point.attributes;
-    const key = seriesKey(attributes);
+    const key = keys.of(attributes);
     const existing = into.series.get(key);
     const { value } = point;
     if (typeof value === 'object') {
