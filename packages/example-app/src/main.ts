@@ -1,36 +1,26 @@
+import cluster from 'node:cluster';
 import { createApp } from './app.js';
+import { runPrimary } from './primary.js';
+import { serve } from './serve.js';
 
 const port = Number(process.env.PORT ?? 3000);
 // Basic authentication on the metrics endpoint, when both are set.
 const username = process.env.METRICS_USERNAME;
 const password = process.env.METRICS_PASSWORD;
-const { app, metrics } = createApp(
-  username && password ? { endpoint: { basicAuth: { username, password } } } : {},
-);
+const endpoint = username && password ? { endpoint: { basicAuth: { username, password } } } : {};
 
-metrics.ready.then(
-  () => {
-    // OTEL_METRICS_EXPORTER=otlp pushes to a Collector instead, and opens no endpoint.
-    if (metrics.url !== undefined) console.log(`metrics on ${metrics.url}`);
-  },
-  // The app keeps serving without its metrics endpoint; the reason was already printed.
-  () => undefined,
-);
-
-const server = app.listen(port, () => {
-  console.log(`example app on http://localhost:${port}`);
-});
-
-function stop(): void {
-  server.close();
-  server.closeAllConnections();
-  metrics.shutdown().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+// WORKERS=N runs N processes behind one port (node:cluster); unset or empty, one process.
+const workers = process.env.WORKERS;
+if (workers && !/^[1-9]\d*$/.test(workers)) {
+  console.error(`WORKERS must be a whole number of worker processes, 1 or more; got "${workers}"`);
+  process.exit(1);
 }
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+
+if (!workers) {
+  serve(createApp(endpoint), port, { announce: true });
+} else if (cluster.isPrimary) {
+  runPrimary(Number(workers), port, endpoint);
+} else {
+  // The primary serves the metrics of every worker, with the endpoint settings above.
+  serve(createApp({ cluster: true }), port, { announce: false });
+}

@@ -1,39 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createApp } from '../src/app';
-
-async function text(url: string): Promise<{ status: number; body: string; type: string | null }> {
-  const res = await fetch(url, { headers: { connection: 'close' } });
-  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
-}
-
-/** The value of the sample written exactly as `series` (name and labels, in exposition order). */
-function sample(exposition: string, series: string): number | undefined {
-  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** Compiles the app to dist/, as `pnpm start` does; returns the entry point. */
-function buildMain(): string {
-  const build = spawnSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..')],
-    { encoding: 'utf8' },
-  );
-  expect(build.stdout + build.stderr).toBe('');
-  return join(__dirname, '..', 'dist', 'main.js');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { buildMain, freePort, sample, text } from './helpers';
 
 const ROUTES: Array<[string, number, string]> = [
   ['/', 200, '/'],

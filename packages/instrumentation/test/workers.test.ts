@@ -155,3 +155,24 @@ describe('the cluster primary, with no workers yet', () => {
     expect(() => serveClusterMetrics(options)).toThrow(message);
   });
 });
+
+describe('the cluster primary when the workers do not use Prometheus', () => {
+  const saved = process.env.OTEL_METRICS_EXPORTER;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.OTEL_METRICS_EXPORTER;
+    else process.env.OTEL_METRICS_EXPORTER = saved;
+  });
+
+  it('opens no endpoint and says why, since every worker exports its own series', async () => {
+    process.env.OTEL_METRICS_EXPORTER = 'otlp';
+    const port = await freePort();
+    const primary = serveClusterMetrics({ endpoint: { port, host: '127.0.0.1' } });
+    await primary.ready;
+    expect(primary.url).toBeUndefined();
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    await expect(primary.scrape()).rejects.toThrow(
+      "scrape() has nothing to read: the exporters are otlp (OTEL_METRICS_EXPORTER), without 'prometheus': every worker exports its own series",
+    );
+    await primary.shutdown();
+  });
+});

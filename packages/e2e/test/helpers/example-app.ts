@@ -4,6 +4,8 @@ import { freePort, start, waitFor, type Started } from './processes';
 export interface ExampleApp {
   url: string;
   metricsTarget: string;
+  /** The process started: the app, or with `WORKERS` the cluster's primary. */
+  pid: number;
   stop(): Promise<void>;
   output(): string;
 }
@@ -33,5 +35,11 @@ export async function startExampleApp(env: NodeJS.ProcessEnv = {}): Promise<Exam
     await app.stop();
     throw new Error(`the example app did not start:\n${app.output()}`);
   }
-  return { url, metricsTarget: `127.0.0.1:${metricsPort}`, stop: app.stop, output: app.output };
+  return {
+    url,
+    metricsTarget: `127.0.0.1:${metricsPort}`,
+    pid: app.child.pid as number,
+    stop: app.stop,
+    output: app.output,
+  };
 }

@@ -8,10 +8,20 @@ export interface Series {
   value: [number, string];
 }
 
+export interface RangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
 export interface Prometheus {
   url: string;
-  /** An instant query; throws with Prometheus' error if the expression does not parse. */
-  query(expr: string): Promise<Series[]>;
+  /**
+   * An instant query, now or at `time` (ms since the epoch); throws with Prometheus' error if the
+   * expression does not parse.
+   */
+  query(expr: string, time?: number): Promise<Series[]>;
+  /** The raw samples of a range selector such as `up[10s]`, as of `time` (ms since the epoch). */
+  samples(selector: string, time: number): Promise<RangeSeries[]>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -59,20 +69,33 @@ export async function startPrometheus(options: {
     await server.stop();
     throw new Error(`prometheus did not become ready:\n${server.output()}`);
   }
+  async function instant(
+    expr: string,
+    time: number | undefined,
+  ): Promise<{ resultType: string; result: unknown }> {
+    const params = new URLSearchParams({ query: expr });
+    if (time !== undefined) params.set('time', String(time / 1000));
+    const res = await fetch(`${url}/api/v1/query?${params}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: unknown };
+    };
+    if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
+    return body.data as { resultType: string; result: unknown };
+  }
   return {
     url,
     output: server.output,
-    async query(expr) {
-      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-      const body = (await res.json()) as {
-        status: string;
-        error?: string;
-        data?: { resultType: string; result: unknown };
-      };
-      if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
-      const { resultType, result } = body.data as { resultType: string; result: unknown };
+    async query(expr, time) {
+      const { resultType, result } = await instant(expr, time);
       if (resultType === 'scalar') return [{ metric: {}, value: result as [number, string] }];
       return result as Series[];
+    },
+    async samples(selector, time) {
+      const { resultType, result } = await instant(selector, time);
+      if (resultType !== 'matrix') throw new Error(`${selector} is not a range selector`);
+      return result as RangeSeries[];
     },
     async stop() {
       await server.stop();

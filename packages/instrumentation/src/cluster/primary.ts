@@ -73,13 +73,26 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
       'express-otel-metrics: serveClusterMetrics() belongs in the primary of node:cluster; workers call registerMetrics(app, { cluster: true })',
     );
   }
-  if (resolveExport({ exporters: ['prometheus'], meterProvider: undefined }).kind === 'disabled') {
+  // The workers read OTEL_METRICS_EXPORTER too: when it leaves Prometheus out they push their own
+  // series (over OTLP, say), answer no primary, and there is nothing to serve here.
+  const target = resolveExport({ exporters: undefined, meterProvider: undefined });
+  let unserved: string | undefined;
+  if (target.kind === 'disabled') unserved = 'OTEL_SDK_DISABLED is true, so nothing is recorded';
+  else if (target.kind === 'own' && !target.exporters.some((e) => e.type === 'prometheus')) {
+    unserved = `the exporters are ${target.summary}, without 'prometheus': every worker exports its own series`;
+  }
+  if (unserved !== undefined) {
     const done = Promise.resolve();
     return {
       ready: done,
       url: undefined,
-      handler: createUnservedHandler('OTEL_SDK_DISABLED is true, so nothing is recorded'),
-      scrape: () => Promise.resolve(''),
+      handler: createUnservedHandler(unserved),
+      scrape: () =>
+        target.kind === 'disabled'
+          ? Promise.resolve('')
+          : Promise.reject(
+              new Error(`express-otel-metrics: scrape() has nothing to read: ${unserved}`),
+            ),
       shutdown: () => done,
     };
   }
