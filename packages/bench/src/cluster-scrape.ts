@@ -2,10 +2,15 @@
 // primary (serveClusterMetrics) with 2 and 8 workers of 2,000 series each, against the scrape of
 // one process (registerMetrics) with the same 2,000 series.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpuSeconds, machine, median, memory } from './proc.js';
 import { percentile, startApp, table, type App, type Probe } from './cluster-proc.js';
 import { histogramSeries, populate, scrape, type Scrape } from './scrape.js';
 import { CARDINALITY } from './variants.js';
+
+/** The package directory (this file runs from dist/). */
+const PACKAGE_DIR = join(__dirname, '..');
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -268,24 +273,28 @@ async function main(): Promise<void> {
     await single.stop();
   }
 
-  console.log(
-    [
-      `\n# Cluster scrape: ${SERIES} latency-histogram series per process`,
-      '',
-      `${new Date().toISOString().slice(0, 10)}, ${machine()}; Node.js ${process.version}.`,
-      `Apps on CPU ${CPUS} (the primary and all its workers too), the scraper on CPU ${DRIVER_CPUS} (taskset).`,
-      smoke ? '\n**Smoke run: figures are not meaningful.**\n' : '',
-      `Every process with the series (each worker, or the single process) got the same ${ROUTES} routes x 5 methods x 10 requests over HTTP, all answered 200, with cardinalityLimit 2001 so that none overflows; the workers' series have the same labels, so they merge into one set. ` +
-        `${WARMUP_SCRAPES} warm-up scrapes, then ${SCRAPES} timed scrapes of the cluster primary, each followed by one of the single process. ` +
-        'Scrape time is to the last byte on a fresh connection, plain text; "vs single process" is the median of the per-scrape ratios; CPU is user + system from /proc.',
-      '',
-      scrapeTable(rows),
-      '',
-      `Where the primary's time goes: one scrape in-process (handle.scrape()), the median of ${PROBES} by total time; times from the start of the scrape. The JSON costs are measured in the primary on the messages received, after the scrape.`,
-      '',
-      breakdownTable(breakdowns),
-      '',
-    ].join('\n'),
+  const results = [
+    `# Cluster scrape: ${SERIES} latency-histogram series per process`,
+    '',
+    `${new Date().toISOString().slice(0, 10)}, ${machine()}; Node.js ${process.version}.`,
+    `Apps on CPU ${CPUS} (the primary and all its workers too), the scraper on CPU ${DRIVER_CPUS} (taskset).`,
+    smoke ? '\n**Smoke run: figures are not meaningful.**\n' : '',
+    `Every process with the series (each worker, or the single process) got the same ${ROUTES} routes x 5 methods x 10 requests over HTTP, all answered 200, with cardinalityLimit 2001 so that none overflows; the workers' series have the same labels, so they merge into one set. ` +
+      `${WARMUP_SCRAPES} warm-up scrapes, then ${SCRAPES} timed scrapes of the cluster primary, each followed by one of the single process. ` +
+      'Scrape time is to the last byte on a fresh connection, plain text; "vs single process" is the median of the per-scrape ratios; CPU is user + system from /proc.',
+    '',
+    scrapeTable(rows),
+    '',
+    `Where the primary's time goes: one scrape in-process (handle.scrape()), the median of ${PROBES} by total time; times from the start of the scrape. The JSON costs are measured in the primary on the messages received, after the scrape.`,
+    '',
+    breakdownTable(breakdowns),
+    '',
+  ].join('\n');
+  console.log(`\n${results}`);
+  // Kept beside RESULTS.md, so the README's figures have a source; a smoke run keeps its own.
+  writeFileSync(
+    join(PACKAGE_DIR, smoke ? 'CLUSTER-RESULTS.smoke.md' : 'CLUSTER-RESULTS.md'),
+    results,
   );
 }
 
