@@ -24,6 +24,8 @@ let killed: number;
 let killedAt: number;
 let replacement: number | undefined;
 let end: number;
+/** Counter-like series (any `_total`, `_count`, `_sum`, `_bucket`) with resets() > 0. */
+let allResets: string[] = [];
 
 const value = (series: Series[]): number => Number(series[0]?.value[1]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -110,6 +112,7 @@ async function writeReport(): Promise<void> {
     for (const s of await prometheus.query(`resets(${name}{job="${JOB}"}[${wholeRun()}]) > 0`, end))
       resets.push(`${name}${JSON.stringify(s.metric)} ${s.value[1]}`);
   }
+  allResets = resets;
   const out = join(__dirname, '..', '.out');
   mkdirSync(out, { recursive: true });
   writeFileSync(
@@ -152,6 +155,8 @@ describe('the example app with WORKERS=2, scraped by a real Prometheus while a w
       perSeries.map((s) => [s.metric.endpoint, 0]),
     );
     expect(value(await prometheus.query(`sum(resets(${REQUESTS}[${wholeRun()}]))`, end))).toBe(0);
+    // Nor any other total: CPU seconds, GC and latency histograms.
+    expect(allResets).toEqual([]);
   });
 
   it('gives sum(rate()) within 10% of the rate sent, over a window around the kill', async () => {

@@ -87,10 +87,8 @@ export class Gatherer {
       state.snapshot = message.snapshot;
       state.receivedAt = performance.now();
     }
-    const waiting = this.waiting;
-    if (waiting !== undefined && message.gatherer === this.id && message.seq === waiting.seq) {
-      waiting.pending.delete(worker.id);
-      if (waiting.pending.size === 0) waiting.done();
+    if (message.gatherer === this.id && message.seq === this.waiting?.seq) {
+      this.stopWaitingFor(worker.id);
     }
   };
 
@@ -110,9 +108,13 @@ export class Gatherer {
         parts.push({ worker: '', snapshot: this.retired, fresh: false });
       this.retired = toSnapshot(mergeSnapshots(parts, this.warn));
     }
-    const waiting = this.waiting;
-    if (waiting?.pending.delete(worker.id) && waiting.pending.size === 0) waiting.done();
+    this.stopWaitingFor(worker.id);
   };
+
+  private stopWaitingFor(id: number): void {
+    const waiting = this.waiting;
+    if (waiting?.pending.delete(id) && waiting.pending.size === 0) waiting.done();
+  }
 
   private async ask(): Promise<Gathered> {
     const seq = ++this.seq;
@@ -121,13 +123,18 @@ export class Gatherer {
     const pending = new Set<number>();
     for (const worker of Object.values(this.cluster.workers ?? {})) {
       if (worker === undefined || !worker.isConnected()) continue;
+      // Workers not yet known are asked too (one that registered before the primary listened
+      // is known from its answer), but not waited for: they may not record at all.
+      if (this.states.has(worker.id)) pending.add(worker.id);
       try {
-        // Workers not yet known are asked too (one that registered before the primary listened
-        // is known from its answer), but not waited for: they may not record at all.
-        worker.send(request);
-        if (this.states.has(worker.id)) pending.add(worker.id);
+        // With a callback, a channel that breaks during the write (the worker was just killed)
+        // reports to it; without one, the Worker would emit an 'error' that ends the primary.
+        worker.send(request, undefined, {}, (err: Error | null) => {
+          if (err) this.stopWaitingFor(worker.id);
+        });
       } catch {
         // The channel closed under us; the worker is about to be retired.
+        pending.delete(worker.id);
       }
     }
     if (pending.size > 0) {
