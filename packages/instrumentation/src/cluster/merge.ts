@@ -209,38 +209,55 @@ export class Floors {
 
 /** Merged metrics as a snapshot again: the retired totals are kept in this form. */
 export function toSnapshot(metrics: readonly MergedMetric[]): Snapshot {
-  const scopes = new Map<string, SnapshotScope>();
-  for (const metric of metrics) {
-    const scopeId = `${metric.scope.name}\u0000${metric.scope.version ?? ''}`;
-    let scope = scopes.get(scopeId);
-    if (scope === undefined) {
-      scope = { ...metric.scope, metrics: [] };
-      scopes.set(scopeId, scope);
-    }
-    const shaped: SnapshotMetric = {
-      name: metric.name,
-      description: metric.description,
-      unit: metric.unit,
-      kind: metric.kind,
-      points: [],
-    };
-    if (metric.bounds !== undefined) shaped.bounds = metric.bounds.map(toWire);
-    for (const { attributes, value } of metric.series.values()) {
-      shaped.points.push({
-        attributes,
-        value:
-          typeof value === 'number'
-            ? toWire(value)
-            : {
-                count: value.count,
-                counts: [...value.counts],
-                ...(value.sum !== undefined && { sum: toWire(value.sum) }),
-              },
-      });
-    }
-    scope.metrics.push(shaped);
+  return {
+    scopes: byScope(metrics, toSnapshotMetric).map(({ scope, items }) => ({
+      ...scope,
+      metrics: items,
+    })),
+  };
+}
+
+function toSnapshotMetric(metric: MergedMetric): SnapshotMetric {
+  const shaped: SnapshotMetric = {
+    name: metric.name,
+    description: metric.description,
+    unit: metric.unit,
+    kind: metric.kind,
+    points: [],
+  };
+  if (metric.bounds !== undefined) shaped.bounds = metric.bounds.map(toWire);
+  for (const { attributes, value } of metric.series.values()) {
+    shaped.points.push({
+      attributes,
+      value:
+        typeof value === 'number'
+          ? toWire(value)
+          : {
+              count: value.count,
+              counts: [...value.counts],
+              ...(value.sum !== undefined && { sum: toWire(value.sum) }),
+            },
+    });
   }
-  return { scopes: [...scopes.values()] };
+  return shaped;
+}
+
+/** The metrics grouped by scope (name and version), each group converted, in first-seen order. */
+function byScope<T>(
+  metrics: readonly MergedMetric[],
+  convert: (metric: MergedMetric) => T,
+): Array<{ scope: MergedMetric['scope']; items: T[] }> {
+  const groups = new Map<string, { scope: MergedMetric['scope']; items: T[] }>();
+  for (const metric of metrics) {
+    const id = `${metric.scope.name}\u0000${metric.scope.version ?? ''}`;
+    let group = groups.get(id);
+    if (group === undefined) {
+      group = { scope: metric.scope, items: [] };
+      groups.set(id, group);
+    }
+    group.items.push(convert(metric));
+  }
+  return [...groups.values()];
 }
 
 const NO_TIME: [number, number] = [0, 0];
@@ -300,23 +317,15 @@ export function toResourceMetrics(
   resource: Resource,
   metrics: readonly MergedMetric[],
 ): ResourceMetrics {
-  const scopes = new Map<string, ResourceMetrics['scopeMetrics'][number]>();
-  for (const metric of metrics) {
-    const scopeId = `${metric.scope.name}\u0000${metric.scope.version ?? ''}`;
-    let scope = scopes.get(scopeId);
-    if (scope === undefined) {
-      const { name, version, schemaUrl } = metric.scope;
-      scope = {
-        scope: {
-          name,
-          ...(version !== undefined && { version }),
-          ...(schemaUrl !== undefined && { schemaUrl }),
-        },
-        metrics: [],
-      };
-      scopes.set(scopeId, scope);
-    }
-    scope.metrics.push(toMetricData(metric));
-  }
-  return { resource, scopeMetrics: [...scopes.values()] };
+  return {
+    resource,
+    scopeMetrics: byScope(metrics, toMetricData).map(({ scope, items }) => ({
+      scope: {
+        name: scope.name,
+        ...(scope.version !== undefined && { version: scope.version }),
+        ...(scope.schemaUrl !== undefined && { schemaUrl: scope.schemaUrl }),
+      },
+      metrics: items,
+    })),
+  };
 }
