@@ -49,3 +49,64 @@ describe('the primary asking a worker whose channel breaks', () => {
     }
   });
 });
+
+describe('the primary and a worker of another version', () => {
+  it('leaves out a snapshot in a format it does not read, and says why', async () => {
+    const cluster = new EventEmitter() as EventEmitter & { workers: Record<number, Worker> };
+    // This worker's channel works; it answers by the test's hand below.
+    const worker = Object.assign(new EventEmitter(), {
+      id: 1,
+      isConnected: () => true,
+      isDead: () => false,
+      send: (_m: unknown, _h: unknown, _o: unknown, cb?: (err: Error | null) => void) => {
+        if (cb) process.nextTick(cb, null);
+        return true;
+      },
+    });
+    cluster.workers = { 1: worker as unknown as Worker };
+    const warnings: string[] = [];
+    const gatherer = new Gatherer(cluster as unknown as Cluster, 200, (_key, message) =>
+      warnings.push(message),
+    );
+    const snapshot = {
+      scopes: [
+        {
+          name: 'express-otel-metrics',
+          metrics: [
+            { name: 'app_request_count', description: '', unit: '', kind: 'counter', points: [] },
+          ],
+        },
+      ],
+    };
+    try {
+      cluster.emit('message', worker, { [MESSAGE_KEY]: 'hello' });
+      cluster.emit('message', worker, {
+        [MESSAGE_KEY]: 'snapshot',
+        format: 2,
+        gatherer: undefined,
+        seq: undefined,
+        n: 1,
+        final: false,
+        snapshot,
+      });
+      expect(await gatherer.gather()).toEqual({ contributions: [], workers: 1, unresponsive: 1 });
+      expect(warnings).toEqual([
+        "a cluster worker sends its metrics in format 2, and this primary reads format 1: they run different versions of express-otel-metrics; the worker's series are left out until both run the same one",
+      ]);
+      // The same snapshot in this version's format is taken.
+      cluster.emit('message', worker, {
+        [MESSAGE_KEY]: 'snapshot',
+        format: 1,
+        gatherer: undefined,
+        seq: undefined,
+        n: 2,
+        final: false,
+        snapshot,
+      });
+      const gathered = await gatherer.gather();
+      expect(gathered.contributions).toEqual([{ worker: '0', snapshot, fresh: false }]);
+    } finally {
+      gatherer.stop();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
 import { mergeSnapshots, toSnapshot, type Contribution } from './merge.js';
-import { isWorkerMessage, MESSAGE_KEY, type CollectRequest } from './messages.js';
+import { isWorkerMessage, MESSAGE_KEY, SNAPSHOT_FORMAT, type CollectRequest } from './messages.js';
 import type { Snapshot } from './snapshot.js';
 
 interface WorkerState {
@@ -82,6 +82,13 @@ export class Gatherer {
     if (!isWorkerMessage(message)) return;
     const state = this.stateOf(worker);
     if (message[MESSAGE_KEY] !== 'snapshot') return;
+    if (message.format !== SNAPSHOT_FORMAT) {
+      this.warn(
+        `format:${String(message.format)}`,
+        `a cluster worker sends its metrics in format ${String(message.format)}, and this primary reads format ${SNAPSHOT_FORMAT}: they run different versions of express-otel-metrics; the worker's series are left out until both run the same one`,
+      );
+      return;
+    }
     if (message.n > state.n) {
       state.n = message.n;
       state.snapshot = message.snapshot;

@@ -6,6 +6,13 @@ import type { Snapshot } from './snapshot.js';
  */
 export const MESSAGE_KEY = 'expressOtelMetrics' as const;
 
+/**
+ * The shape of the snapshots, sent with each one. During a rolling upgrade a primary and its
+ * workers may run different versions of the package; a snapshot in a shape the primary does not
+ * read is left out (and reported) rather than merged wrongly.
+ */
+export const SNAPSHOT_FORMAT = 1;
+
 /** Primary to worker: send a snapshot for scrape `seq` of gatherer `gatherer`. */
 export interface CollectRequest {
   [MESSAGE_KEY]: 'collect';
@@ -24,6 +31,7 @@ export interface Hello {
  */
 export interface SnapshotMessage {
   [MESSAGE_KEY]: 'snapshot';
+  format: number;
   gatherer: string | undefined;
   seq: number | undefined;
   n: number;

@@ -3,6 +3,7 @@ import type { Reporter } from '../report.js';
 import {
   isCollectRequest,
   MESSAGE_KEY,
+  SNAPSHOT_FORMAT,
   type CollectRequest,
   type WorkerMessage,
 } from './messages.js';
@@ -65,6 +66,7 @@ export function linkToPrimary(
         const resourceMetrics = await collect();
         await send({
           [MESSAGE_KEY]: 'snapshot',
+          format: SNAPSHOT_FORMAT,
           gatherer,
           seq,
           n,
