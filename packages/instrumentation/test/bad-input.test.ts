@@ -451,6 +451,40 @@ const CASES: Case[] = [
     series: [['GET', '/drip', '499', 1]],
   },
   {
+    // The app has ended the response, but most of it is still queued in the server when the
+    // client leaves: the client did not get it.
+    name: 'a client that hangs up during a large answer the app has ended',
+    run: async (t) => {
+      const conn = await RawConnection.open(t.port);
+      conn.write(rq('GET', '/big').bytes);
+      await until(
+        async () => conn.received.length,
+        (n) => n > 64 * 1024,
+      );
+      await conn.destroy();
+      // How much arrived before the hang-up depends on timing; the count is what this case checks.
+      return [{ responses: [], rest: Buffer.alloc(0) }];
+    },
+    statuses: [],
+    series: [['GET', '/big', '499', 1]],
+  },
+  {
+    // Node's parser fails on the request body after the app has sent its whole answer, and
+    // destroys the connection before the response's 'finish': the client has the answer, so it
+    // counts with its status.
+    name: 'a complete answer, then a malformed chunk in the request body',
+    run: (t) =>
+      exchange(t, {
+        method: 'POST',
+        bytes: Buffer.from(
+          'POST /created HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+          'latin1',
+        ),
+      }),
+    statuses: [201],
+    series: [['POST', '/created', '201', 1]],
+  },
+  {
     name: 'an upload cut mid-body, read by hand',
     run: (t) =>
       giveUp(
@@ -578,6 +612,9 @@ function buildApp(express: ExpressFactory, reached: EventEmitter): Express {
   });
   app.get('/big', (_req, res) => {
     res.send(BIG);
+  });
+  app.post('/created', (_req, res) => {
+    res.status(201).json({ created: true });
   });
   app.get('/status-999', (_req, res) => {
     res.status(999).end();

@@ -16,11 +16,25 @@ export interface RequestMiddlewareDeps {
   isActive: () => boolean;
 }
 
-/** The path of a request target, without the query string. */
+/**
+ * The scheme and authority of a request target in absolute form (`GET http://host/path`), which
+ * a server must accept (RFC 9112, section 3.2.2) and Express routes by its path.
+ */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z\d+.-]*:\/\/[^/?#]*/;
+
+/** The path of a request target, without the query string (or the scheme and authority). */
 export function pathnameOf(url: string | undefined): string {
   if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  let path = url;
+  if (url.charCodeAt(0) !== 0x2f /* '/' */) {
+    const authority = ABSOLUTE_FORM.exec(url);
+    if (authority !== null) {
+      path = url.slice(authority[0].length);
+      if (path === '' || path.charCodeAt(0) !== 0x2f) path = `/${path}`;
+    }
+  }
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
 }
 
 function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>): boolean {
@@ -42,11 +56,22 @@ export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestIn
 
   function track(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
+    // Whether the client got the whole response. 'prefinish' comes when the app has ended it and
+    // all of it has gone to the socket: if the socket holds none of it then, the kernel has it
+    // all, and the client gets it even when the connection is destroyed before 'finish' (a
+    // malformed chunk of the request body does that). Otherwise 'finish' says when it has gone.
+    // `writableFinished` cannot tell at 'close': Node 24 only sets it on 'finish', and Node 22
+    // reports true for a response cut off by its client once the socket is destroyed.
+    let complete = false;
+    res.on('prefinish', () => {
+      if (res.writableLength === 0) complete = true;
+      else res.once('finish', () => (complete = true));
+    });
     // 'close' ends every response (after 'finish', or alone when the client went away), so one
     // listener is enough; it fires once.
     res.on('close', () => {
       try {
-        record(req, res, (performance.now() - start) / 1000);
+        record(req, res, (performance.now() - start) / 1000, complete);
       } catch (err) {
         report('record', 'could not record a request', err);
       }

@@ -13,10 +13,16 @@ import type { ExtraLabels } from './extra-labels.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
 
 /**
- * Records one request that has ended (finished, or abandoned by its client) and took `seconds`.
- * The naming is chosen once, when the recorder is made, so the request path never asks for it.
+ * Records one request that has ended and took `seconds`; `complete` is false when the client went
+ * away before it had the whole response. The naming is chosen once, when the recorder is made, so
+ * the request path never asks for it.
  */
-export type RecordRequest = (req: IncomingMessage, res: ServerResponse, seconds: number) => void;
+export type RecordRequest = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  seconds: number,
+  complete: boolean,
+) => void;
 
 export interface RecorderDeps {
   meter: Meter;
@@ -41,11 +47,10 @@ function prometheusRecorder({ meter, resolveEndpoint, extraLabels }: RecorderDep
   const count = meter.createCounter(INSTRUMENTS.requestCount, {
     description: 'Application request count.',
   });
-  return (req, res, seconds) => {
+  return (req, res, seconds, complete) => {
     const method = methodLabel(req.method);
     const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
-    // Not finished at 'close': the client went away before the response was complete.
-    const status = statusLabel(res.statusCode, !res.writableFinished);
+    const status = statusLabel(res.statusCode, !complete);
     const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
     const counted = {
       [LABELS.method]: method,
@@ -90,7 +95,7 @@ function semconvRecorder({
     // For a provider built without the package's Views (option `meterProvider`).
     advice: { explicitBucketBoundaries: [...options.latencyBuckets] },
   });
-  return (req, res, seconds) => {
+  return (req, res, seconds, complete) => {
     const attributes: Attributes = {
       [METHOD]: methodLabel(req.method),
       [SCHEME]: urlScheme(req),
@@ -100,7 +105,7 @@ function semconvRecorder({
     const route = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
     if (route !== UNMATCHED_ENDPOINT) attributes[ROUTE] = route;
     if (res.headersSent) attributes[STATUS] = res.statusCode;
-    const error = errorType(res.statusCode, !res.writableFinished);
+    const error = errorType(res.statusCode, !complete);
     if (error !== undefined) attributes[ERROR] = error;
     duration.record(
       seconds,
