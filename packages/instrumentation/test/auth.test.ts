@@ -80,6 +80,13 @@ describe('the secured metrics endpoint', () => {
         expect((await ask(url, basic('prom', 's3cret').replace('Basic', 'basic'))).status).toBe(
           200,
         );
+        // One or more spaces after the scheme (RFC 9110, section 11.4: `auth-scheme 1*SP`).
+        expect((await ask(url, basic('prom', 's3cret').replace(' ', '  '))).status).toBe(200);
+        expect((await ask(url, basic('prom', 's3cret').replace(' ', '   '))).status).toBe(200);
+        // The credential itself is compared as sent: a space inside it is another credential.
+        const token = basic('prom', 's3cret').slice('Basic '.length);
+        expect((await ask(url, `Basic ${token.slice(0, 4)} ${token.slice(4)}`)).status).toBe(401);
+        expect((await ask(url, 'Basic'.padEnd(8, ' '))).status).toBe(401);
       },
     );
   });

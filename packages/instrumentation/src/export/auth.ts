@@ -9,6 +9,8 @@ export type Authorizer = (req: IncomingMessage, res: ServerResponse) => boolean;
 // credential of any length as for the right one.
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
+const LEADING_SPACES = /^ +/;
+
 /** Checks the `Authorization` header against the configured basic credentials and bearer token. */
 export function createAuthorizer(
   endpoint: Pick<ResolvedEndpoint, 'basicAuth' | 'bearerToken'>,
@@ -31,11 +33,14 @@ export function createAuthorizer(
   return (req, res) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
-      // The scheme name is case-insensitive; the credential is not.
+      // The scheme name is case-insensitive, and one or more spaces may follow it (RFC 9110,
+      // section 11.4); the credential itself is compared as sent.
       const space = header.indexOf(' ');
       const scheme = space === -1 ? header : header.slice(0, space);
-      const normalised = `${scheme.charAt(0).toUpperCase()}${scheme.slice(1).toLowerCase()}${header.slice(scheme.length)}`;
-      const given = digest(normalised.trim());
+      const credential = space === -1 ? '' : header.slice(space).replace(LEADING_SPACES, '');
+      const given = digest(
+        `${scheme.charAt(0).toUpperCase()}${scheme.slice(1).toLowerCase()} ${credential}`.trim(),
+      );
       let ok = false;
       // Every configured credential is compared, so the time does not tell which one was close.
       for (const expected of accepted) ok = timingSafeEqual(given, expected) || ok;
