@@ -67,6 +67,50 @@ describe('the example app', () => {
     }
   });
 
+  it('answers errors without a stack trace unless NODE_ENV=development', async () => {
+    const { app, metrics } = createApp({ endpoint: { mode: 'none' } });
+    // Express' env follows NODE_ENV, which jest sets to 'test'; a deployed service runs in production.
+    app.set('env', 'production');
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const nodeEnv = process.env.NODE_ENV;
+    try {
+      // A client's bad input: its status and name, and nothing on stderr.
+      expect(await text(`${base}/users/%E0%A4%A`)).toEqual({
+        status: 400,
+        body: 'Bad Request\n',
+        type: 'text/plain; charset=utf-8',
+      });
+      expect(logged).not.toHaveBeenCalled();
+      // A server error: the same kind of answer, and the error in the log.
+      expect(await text(`${base}/error`)).toEqual({
+        status: 500,
+        body: 'Internal Server Error\n',
+        type: 'text/plain; charset=utf-8',
+      });
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String(logged.mock.calls[0]?.[0])).toContain('the example route that fails');
+
+      process.env.NODE_ENV = 'development';
+      app.set('env', 'development');
+      const page = await text(`${base}/error`);
+      expect(page.status).toBe(500);
+      expect(page.body).toContain('Error: the example route that fails');
+      expect(page.body).toMatch(/at .*app\.[jt]s/);
+      // Express logs it too, a turn of the event loop after answering.
+      await new Promise((r) => setImmediate(r));
+      expect(logged).toHaveBeenCalledTimes(2);
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+      logged.mockRestore();
+      await new Promise<void>((r) => server.close(() => r()));
+      await metrics.shutdown();
+    }
+  });
+
   it('runs as a process: PORT and OTEL_EXPORTER_PROMETHEUS_PORT are honoured, SIGTERM exits 0', async () => {
     const main = buildMain();
     const [appPort, metricsPort] = [await freePort(), await freePort()];
