@@ -4,6 +4,8 @@ export { serveClusterMetrics, type ClusterMetricsHandle } from './cluster/primar
 export {
   DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
+  DEFAULT_MAX_CONCURRENT_SCRAPES,
+  DEFAULT_MAX_SCRAPES_PER_CONNECTION,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PATH,
   DEFAULT_METRICS_PORT,
@@ -21,6 +23,8 @@ export {
   CLIENT_CLOSED_STATUS,
   CLUSTER_GAUGE_MERGE,
   CLUSTER_METRICS,
+  ENDPOINT_LABELS,
+  ENDPOINT_METRICS,
   GC_KINDS,
   INSTRUMENTS,
   KNOWN_METHODS,
@@ -32,6 +36,7 @@ export {
   OTHER_STATUS,
   PROCESS_METRICS,
   RUNTIME_LABELS,
+  SCRAPE_LIMITS,
   SEMCONV_ATTRIBUTES,
   SEMCONV_METRICS,
   PRIMARY_WORKER,
@@ -39,5 +44,6 @@ export {
   WORKER_LABEL,
   type ClusterMerge,
   type Naming,
+  type ScrapeLimit,
 } from './names.js';
 export { EXPOSITION_CONTENT_TYPE } from './export/exposition.js';

@@ -255,6 +255,29 @@ export const CLUSTER_METRICS = {
   unresponsive: 'app_cluster_workers_unresponsive',
 } as const;
 
+/** Series of the metrics endpoint about itself. */
+export const ENDPOINT_METRICS = {
+  /**
+   * Counter: scrapes answered `503` because a limit on scrapes in flight was reached, by `limit`
+   * (exposed as `app_scrapes_rejected_total`; the same name in both namings).
+   */
+  scrapesRejected: 'app_scrapes_rejected',
+} as const;
+
+/** Labels of {@link ENDPOINT_METRICS}. */
+export const ENDPOINT_LABELS = {
+  /** Which limit refused the scrape: one of {@link SCRAPE_LIMITS}. */
+  limit: 'limit',
+} as const;
+
+/**
+ * The limits on scrapes in flight: `endpoint.maxConcurrentScrapes` over all connections, and
+ * `endpoint.maxScrapesPerConnection` on one connection (pipelined scrapes).
+ */
+export const SCRAPE_LIMITS = ['concurrent', 'per_connection'] as const;
+
+export type ScrapeLimit = (typeof SCRAPE_LIMITS)[number];
+
 /**
  * How the primary combines a series that every process reports, in cluster mode:
  * - `total`: added up, and what a worker counted stays in the total after it exits, so a counter

@@ -25,15 +25,32 @@ export const SEMCONV_DURATION_BUCKETS: readonly number[] = [
 export const DEFAULT_METRICS_PORT = 9464;
 
 /**
- * All interfaces, because Prometheus scrapes from another host or container; an app in a
- * container that listened on loopback only would be unreachable.
+ * Loopback only, as OpenTelemetry's specification asks of a Prometheus exporter (`localhost`) and
+ * OpenTelemetry JS's exporter does since 0.301: an endpoint that anyone on the network can reach
+ * and that answers without credentials is not a safe default. Written as the IPv4 address rather
+ * than the name, because `localhost` may resolve to `::1` alone, and a scrape of `127.0.0.1`
+ * would then be refused. Prometheus in another container or host needs `0.0.0.0` (see the README's
+ * "A secured endpoint").
  */
-export const DEFAULT_METRICS_HOST = '0.0.0.0';
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 
 /** Prometheus' default `scrape_timeout`. */
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+
+/**
+ * Scrapes in flight at once over all connections: a pair of Prometheus servers, an agent and a
+ * person with curl, with room to spare. Every scrape in flight may hold an answer (the exposition's
+ * size) until it ends, so this bounds that memory.
+ */
+export const DEFAULT_MAX_CONCURRENT_SCRAPES = 10;
+
+/**
+ * Scrapes in flight at once on one connection. Scrapers send one request at a time; a second
+ * one on the same connection before the first is answered is pipelining, which no scraper does.
+ */
+export const DEFAULT_MAX_SCRAPES_PER_CONNECTION = 1;
 
 /** The exporters the package builds itself: the values of `OTEL_METRICS_EXPORTER`. */
 export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const;
@@ -79,8 +96,9 @@ export interface EndpointOptions {
    */
   port?: number;
   /**
-   * Interface of the metrics server.
-   * @default process.env.OTEL_EXPORTER_PROMETHEUS_HOST or '0.0.0.0'
+   * Interface of the metrics server: loopback by default; `'0.0.0.0'` (all interfaces) for a
+   * Prometheus in another container or on another host, with authentication or a network policy.
+   * @default process.env.OTEL_EXPORTER_PROMETHEUS_HOST or '127.0.0.1'
    */
   host?: string;
   /**
@@ -113,6 +131,21 @@ export interface EndpointOptions {
    * @default 10000
    */
   timeout?: number;
+  /**
+   * Scrapes in flight at once, over all connections; a scrape beyond it is answered `503` with
+   * `Retry-After`, its connection closed, and counted in
+   * `app_scrapes_rejected_total{limit="concurrent"}`. Scrapes that arrive while a collection runs
+   * share it, so this bounds the sockets and answers held, not the work.
+   * @default 10
+   */
+  maxConcurrentScrapes?: number;
+  /**
+   * Scrapes in flight at once on one connection; a scrape pipelined beyond it is answered `503`
+   * (counted with `limit="per_connection"`) and the connection is closed after that answer, so
+   * nothing more it queued is read.
+   * @default 1
+   */
+  maxScrapesPerConnection?: number;
 }
 
 /** The endpoint options after defaults and validation. */
@@ -125,6 +158,8 @@ export interface ResolvedEndpoint {
   bearerToken: string | undefined;
   tls: { key: string | Buffer; cert: string | Buffer } | undefined;
   timeout: number;
+  maxConcurrentScrapes: number;
+  maxScrapesPerConnection: number;
 }
 
 /** The groups of series read at collection time; each can be switched off. */
@@ -208,7 +243,7 @@ export interface RegisterMetricsOptions {
   cardinalityLimit?: number;
   /**
    * Where the exposition is served.
-   * @default { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' }
+   * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
    */
   endpoint?: EndpointOptions;
   /**
@@ -270,7 +305,7 @@ export interface ClusterPrimaryOptions {
   /**
    * Where the cluster's exposition is served: as for `registerMetrics`, but on a port of its own
    * (`'port'`) or nowhere (`'none'`: `handler` and `scrape()` only); the primary has no app.
-   * @default { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics' }
+   * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
    */
   endpoint?: EndpointOptions;
   /**
@@ -421,6 +456,8 @@ const ENDPOINT_KEYS = [
   'bearerToken',
   'tls',
   'timeout',
+  'maxConcurrentScrapes',
+  'maxScrapesPerConnection',
 ] as const satisfies ReadonlyArray<keyof EndpointOptions>;
 
 function fail(option: string, expected: string, got: unknown): never {
@@ -526,7 +563,22 @@ function resolveEndpoint(value: unknown, env: Env): ResolvedEndpoint {
       e.bearerToken === undefined ? undefined : checkSecret('endpoint.bearerToken', e.bearerToken),
     tls: resolveTls(e.tls, mode),
     timeout: checkTimeout(e.timeout ?? DEFAULT_SCRAPE_TIMEOUT_MS),
+    maxConcurrentScrapes: checkCount(
+      'endpoint.maxConcurrentScrapes',
+      e.maxConcurrentScrapes ?? DEFAULT_MAX_CONCURRENT_SCRAPES,
+    ),
+    maxScrapesPerConnection: checkCount(
+      'endpoint.maxScrapesPerConnection',
+      e.maxScrapesPerConnection ?? DEFAULT_MAX_SCRAPES_PER_CONNECTION,
+    ),
   };
+}
+
+function checkCount(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail(option, 'a positive integer', value);
+  }
+  return value;
 }
 
 function checkTimeout(value: unknown): number {

@@ -157,6 +157,8 @@ function startRecording(
       },
       report,
       createReporter('warn'),
+      // A cluster worker's exposition is read by the primary alone, which counts its own refusals.
+      resolved.cluster ? undefined : own.getMeter(METER_NAME),
     ),
     unserved: '',
   };

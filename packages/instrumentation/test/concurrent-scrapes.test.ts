@@ -23,7 +23,8 @@ describe('scrapes under load and during shutdown', () => {
   it('answers 100 concurrent scrapes with complete, consistent expositions', async () => {
     const app = express();
     const metrics = registerMetrics(app, {
-      endpoint: { host: '127.0.0.1', port: 0 },
+      // All of them in flight at once are let in (the default limit, 10, is tested elsewhere).
+      endpoint: { host: '127.0.0.1', port: 0, maxConcurrentScrapes: 100 },
       collectors: { process: false, runtime: false, gc: false, eventLoop: false },
     });
     app.get('/users/:id', (_req, res) => {
@@ -55,7 +56,9 @@ describe('scrapes under load and during shutdown', () => {
   });
 
   it('ends scrapes that arrive during shutdown cleanly: a full answer or a refused connection', async () => {
-    const metrics = registerMetrics(express(), { endpoint: { host: '127.0.0.1', port: 0 } });
+    const metrics = registerMetrics(express(), {
+      endpoint: { host: '127.0.0.1', port: 0, maxConcurrentScrapes: 100 },
+    });
     await metrics.ready;
     const url = metrics.url as string;
     const inFlight = Array.from({ length: 30 }, () => scrape(url));

@@ -2,9 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express5';
 import type { Express } from 'express';
-import { registerMetrics, type MetricsHandle } from '../src/index';
+import { DEFAULT_METRICS_HOST, registerMetrics, type MetricsHandle } from '../src/index';
 import { listen, type Running } from './helpers/apps';
 import { labelValues, samplesOf, valueOf } from './helpers/exposition';
+import { RawConnection } from './helpers/raw-http';
 import { get, send } from './helpers/request';
 import { until } from './helpers/wait';
 
@@ -76,6 +77,35 @@ describe('the metrics endpoint on its own port', () => {
       delete process.env.OTEL_EXPORTER_PROMETHEUS_PORT;
       delete process.env.OTEL_EXPORTER_PROMETHEUS_HOST;
     }
+  });
+
+  it('listens on loopback only unless told otherwise', async () => {
+    expect(DEFAULT_METRICS_HOST).toBe('127.0.0.1');
+    metrics = registerMetrics(appWithRoute(), { endpoint: { port: 0 } });
+    await metrics.ready;
+    expect(metrics.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  });
+
+  it('routes a request target in absolute form by its path, as the app does', async () => {
+    const app = appWithRoute();
+    metrics = registerMetrics(app, { endpoint: { host: '127.0.0.1', port: 0 } });
+    await metrics.ready;
+    running = await listen(app);
+    const ask = async (port: number, target: string): Promise<number> => {
+      const conn = await RawConnection.open(port);
+      conn.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const [response] = await conn.read(['GET']);
+      await conn.destroy();
+      return response?.status ?? 0;
+    };
+    const metricsPort = Number(new URL(metrics.url as string).port);
+    expect(await ask(metricsPort, 'http://x/metrics')).toBe(200);
+    expect(await ask(metricsPort, 'HTTP://x:9464/metrics?debug=1')).toBe(200);
+    expect(await ask(metricsPort, 'http://x/other')).toBe(404);
+    // No path after the authority is the root, and a path inside the query is not a path.
+    expect(await ask(metricsPort, 'http://x?to=/metrics')).toBe(404);
+    // The app routes the same form the same way.
+    expect(await ask(Number(new URL(running.url).port), 'http://x/')).toBe(200);
   });
 
   it('rejects `ready` naming the port when it is taken, and the app keeps serving', async () => {

@@ -12,6 +12,7 @@ import type { Express } from 'express';
 import { hasProc, readMaxFds } from '../src/gather/proc';
 import {
   CLIENT_CLOSED_ERROR,
+  ENDPOINT_METRICS,
   createViews,
   GC_KINDS,
   METER_NAME,
@@ -290,6 +291,7 @@ describe('semconv process and runtime series', () => {
     const expected = [
       ...Object.values(SEMCONV_METRICS),
       'app_version_info',
+      ENDPOINT_METRICS.scrapesRejected,
       PROCESS_METRICS.maxFds,
       NODEJS_METRICS.versionInfo,
       NODEJS_METRICS.externalMemory,

@@ -18,7 +18,15 @@ describe('options', () => {
       excludePaths: [],
       extraLabels: undefined,
       cardinalityLimit: 2000,
-      endpoint: { mode: 'port', port: 9464, host: '0.0.0.0', path: '/metrics', timeout: 10000 },
+      endpoint: {
+        mode: 'port',
+        port: 9464,
+        host: '127.0.0.1',
+        path: '/metrics',
+        timeout: 10000,
+        maxConcurrentScrapes: 10,
+        maxScrapesPerConnection: 1,
+      },
       targetInfo: false,
       scopeInfo: false,
       naming: 'prometheus',
@@ -81,6 +89,21 @@ describe('options', () => {
       'endpoint.timeout in seconds',
       { endpoint: { timeout: 2.5 } },
       /`endpoint.timeout` must be an integer number of milliseconds.*got 2.5/,
+    ],
+    [
+      'endpoint.maxConcurrentScrapes zero',
+      { endpoint: { maxConcurrentScrapes: 0 } },
+      /`endpoint.maxConcurrentScrapes` must be a positive integer, got 0/,
+    ],
+    [
+      'endpoint.maxConcurrentScrapes fraction',
+      { endpoint: { maxConcurrentScrapes: 1.5 } },
+      /`endpoint.maxConcurrentScrapes` must be a positive integer, got 1.5/,
+    ],
+    [
+      'endpoint.maxScrapesPerConnection',
+      { endpoint: { maxScrapesPerConnection: '2' } },
+      /`endpoint.maxScrapesPerConnection` must be a positive integer, got "2"/,
     ],
     [
       'top-level key',

@@ -3,13 +3,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express5';
 import { registerMetrics, type MetricsHandle } from '../src/index';
-import { sleep } from './helpers/wait';
+import { serverSides } from './helpers/tcp-table';
+import { sleep, until } from './helpers/wait';
 
 // jest does not pass --expose-gc; the flag can still be set before the first use of `gc`.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const TIMEOUT_MS = 500;
+const TIMEOUT_MS = 1000;
 /** Far above what loopback's socket buffers hold, so most of it waits in the server's memory. */
 const BULK_SERIES = 1500;
 const BULK_VALUE_BYTES = 12_000;
@@ -60,15 +61,22 @@ describe('a slow scraper', () => {
       }, 1000);
       socket.write('GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n');
 
-      // While the scraper stalls, the unsent exposition is held by the server.
-      await sleep(TIMEOUT_MS / 2);
+      // While the scraper stalls, the unsent exposition is held by the server, from the moment
+      // the answer is made (its bytes wait in the server's socket) until the deadline.
+      const sent = Date.now();
+      await until(
+        async () => serverSides(portOf(metrics)).get(socket.localPort as number)?.sendQueue ?? 0,
+        (queued) => queued > 0,
+        TIMEOUT_MS,
+      );
+      expect(Date.now() - sent).toBeLessThan(TIMEOUT_MS);
       gc();
       const stalled = process.memoryUsage().arrayBuffers;
       expect(stalled - before).toBeGreaterThan(size / 2);
 
       // Past the timeout the server has let go of it: the connection was reset and the buffers
       // are garbage.
-      await sleep(TIMEOUT_MS + 500);
+      await sleep(sent + TIMEOUT_MS + 500 - Date.now());
       gc();
       expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(size / 10);
 

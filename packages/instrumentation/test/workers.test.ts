@@ -7,6 +7,7 @@ import {
 } from '../src/index';
 import { freePort, listen, type Running } from './helpers/apps';
 import { parseExposition, samplesOf, valueOf } from './helpers/exposition';
+import { RawConnection } from './helpers/raw-http';
 import { get } from './helpers/request';
 
 describe('one metrics port per worker (workerIndex)', () => {
@@ -127,6 +128,28 @@ describe('the cluster primary, with no workers yet', () => {
     // The app's version comes from the workers, which run the app.
     expect(samplesOf(text, 'app_version_info')).toEqual([]);
     expect(samplesOf(text, 'app_request_count_total')).toEqual([]);
+  });
+
+  it('shares one collection among the scrapes that arrive while it runs, and limits them', async () => {
+    primary = serveClusterMetrics({
+      endpoint: { port: 0, host: '127.0.0.1', maxScrapesPerConnection: 3 },
+    });
+    await primary.ready;
+    const conn = await RawConnection.open(Number(new URL(primary.url as string).port));
+    // Four scrapes in one write reach the handler before any collection can end.
+    const scrape = (close: boolean): string =>
+      `GET /metrics HTTP/1.1\r\nHost: m\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+    conn.write(scrape(false).repeat(3) + scrape(true));
+    await conn.waitClosed();
+    const responses = await conn.read(['GET', 'GET', 'GET', 'GET']);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 503]);
+    // Each collection reads the primary's CPU time anew, so equal bodies are one collection.
+    const bodies = responses.slice(0, 3).map((r) => r.body.toString('utf8'));
+    expect(valueOf(bodies[0] as string, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(new Set(bodies).size).toBe(1);
+    const later = await primary.scrape();
+    expect(later).not.toBe(bodies[0]);
+    expect(valueOf(later, 'app_scrapes_rejected_total', { limit: 'per_connection' })).toBe(1);
   });
 
   it.each<[string, object, RegExp]>([

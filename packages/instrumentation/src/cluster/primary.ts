@@ -101,10 +101,11 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
   const reader = new PrometheusExporter({ preventServerStart: true });
   const resource = createResource();
   const provider = new MeterProvider({ resource, readers: [reader], views: viewsFor(base) });
+  const meter = provider.getMeter(METER_NAME);
   const stopCollectors = startCollectors(
     // The app's version comes from the workers, which run the app.
     COLLECTORS.filter((collector) => collector !== appInfoCollector),
-    { meter: provider.getMeter(METER_NAME), meterProvider: provider, options: base },
+    { meter, meterProvider: provider, options: base },
     report,
   );
   const gatherer = new Gatherer(cluster, workerTimeout, (key, message) =>
@@ -131,7 +132,7 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
       return { resourceMetrics: toResourceMetrics(resource, merged), errors: own.errors };
     },
   };
-  const exposition = createExposition(source, base, report, warn);
+  const exposition = createExposition(source, base, report, warn, meter);
   const handler = withAuthentication(exposition.handler, base.endpoint);
   const { server, ready } = startEndpoint(base.endpoint.mode === 'port', base.endpoint, handler);
 

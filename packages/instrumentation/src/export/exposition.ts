@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import type { Meter } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { ENDPOINT_LABELS, ENDPOINT_METRICS, SCRAPE_LIMITS } from '../names.js';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
-import { writeExposition, writeExpositionBytes } from './writer.js';
+import { createScrapeGate, type ScrapeLimits } from './scrape-gate.js';
+import { writeExpositionInSlices } from './writer.js';
 
 /** Prometheus' text format, version 0.0.4. */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -20,6 +23,20 @@ const compress = promisify(gzip);
 /** The attribute the SDK puts on the series that collects label sets beyond the limit. */
 const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
 
+/**
+ * Milliseconds of writing between two turns of the event loop. The SDK's own collection cannot be
+ * split (about 10 ms at 10,000 series here); the writing after it can, and in slices this short
+ * neither the app's requests nor the scrape deadline wait long for it.
+ */
+const WRITE_SLICE_MS = 5;
+
+/**
+ * Bytes handed to the socket at a time. The next slice waits for the socket to drain, so a slow
+ * reader holds at most a slice beyond its socket buffers, even over TLS (which would otherwise
+ * encrypt the whole answer into a copy of its own), and the answer itself is shared.
+ */
+const SEND_SLICE_BYTES = 64 * 1024;
+
 /** What an exposition reads: a Prometheus reader, or the primary's merge of a cluster. */
 export interface MetricSource {
   collect(): Promise<{ resourceMetrics: ResourceMetrics; errors: unknown[] }>;
@@ -32,6 +49,16 @@ export interface Exposition {
   text(): Promise<string>;
   /** Answers a scrape with the current exposition, gzipped when the scraper accepts it. */
   handler(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * One collection written out, shared by every scrape that asked while it was made: the body once,
+ * and gzipped once, when the first scraper that accepts gzip asks for it.
+ */
+interface Answer {
+  body: Buffer;
+  /** The body gzipped, or undefined if compressing failed (the plain body is sent then). */
+  gzipped(): Promise<Buffer | undefined>;
 }
 
 /**
@@ -59,19 +86,61 @@ function cutOffAfter(res: ServerResponse, ms: number): void {
   res.once('close', () => clearTimeout(timer));
 }
 
-/** Reads the reader's current data and writes it in the Prometheus text format. */
+/** Sends `payload` a slice at a time, each once the socket has taken the one before. */
+function sendInSlices(res: ServerResponse, payload: Buffer): void {
+  let offset = 0;
+  const more = (): void => {
+    while (!res.destroyed) {
+      const end = Math.min(offset + SEND_SLICE_BYTES, payload.length);
+      const slice = payload.subarray(offset, end);
+      offset = end;
+      if (offset === payload.length) {
+        res.end(slice);
+        return;
+      }
+      if (!res.write(slice)) {
+        res.once('drain', more);
+        return;
+      }
+    }
+  };
+  more();
+}
+
+/**
+ * The self-metric of the scrape limits, with both of its series at 0 from the start, so that
+ * `rate()` and `increase()` see the first refusal.
+ */
+function countRejections(meter: Meter): (limit: (typeof SCRAPE_LIMITS)[number]) => void {
+  const counter = meter.createCounter(ENDPOINT_METRICS.scrapesRejected, {
+    description:
+      'Scrapes answered 503 because a limit on scrapes in flight was reached, by the limit.',
+  });
+  for (const limit of SCRAPE_LIMITS) counter.add(0, { [ENDPOINT_LABELS.limit]: limit });
+  return (limit) => counter.add(1, { [ENDPOINT_LABELS.limit]: limit });
+}
+
+/**
+ * Reads the source's current data and writes it in the Prometheus text format. Scrapes that
+ * arrive while a collection is being made and written share it, so that scrapes piling up (a
+ * client pipelining them, many connections at once) cost one collection at a time, and the
+ * limits on scrapes in flight bound how many answers and sockets are held at once. `meter` is
+ * where the self-metric of those limits is recorded: given where the handler serves, not in a
+ * cluster worker, whose exposition only the primary reads.
+ */
 export function createExposition(
   reader: MetricSource,
   options: {
     targetInfo: boolean;
     scopeInfo: boolean;
     cardinalityLimit: number;
-    endpoint: { timeout: number };
+    endpoint: { timeout: number } & ScrapeLimits;
     /** See WriterOptions.constantLabels. */
     constantLabels?: string;
   },
   report: Reporter,
   warn: Reporter,
+  meter?: Meter,
 ): Exposition {
   const writerOptions = {
     targetInfo: options.targetInfo,
@@ -103,52 +172,69 @@ export function createExposition(
     return resourceMetrics;
   }
 
-  async function text(): Promise<string> {
-    return writeExposition(await collect(), writerOptions);
+  async function makeAnswer(): Promise<Answer> {
+    // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
+    const body = await writeExpositionInSlices(await collect(), writerOptions, WRITE_SLICE_MS);
+    let gzipped: Promise<Buffer | undefined> | undefined;
+    return {
+      body,
+      gzipped: () =>
+        (gzipped ??= compress(body).catch((err: unknown) => {
+          report('gzip', 'compressing the exposition failed; it is sent uncompressed', err);
+          return undefined;
+        })),
+    };
   }
 
-  // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
-  async function bytes(): Promise<Buffer> {
-    return writeExpositionBytes(await collect(), writerOptions);
-  }
-
-  /** The body to send and its encoding; the plain text if compressing fails. */
-  async function encode(
-    body: Buffer,
-    gzipped: boolean,
-  ): Promise<{ payload: Buffer; encoding?: 'gzip' }> {
-    if (!gzipped) return { payload: body };
-    try {
-      return { payload: await compress(body), encoding: 'gzip' };
-    } catch (err) {
-      report('gzip', 'compressing the exposition failed; it is sent uncompressed', err);
-      return { payload: body };
+  let making: Promise<Answer> | undefined;
+  /** The answer being made, or a new one: never two collections at once. */
+  function answer(): Promise<Answer> {
+    if (making === undefined) {
+      const current = makeAnswer();
+      making = current;
+      const done = (): void => {
+        if (making === current) making = undefined;
+      };
+      current.then(done, done);
     }
+    return making;
   }
+
+  async function text(): Promise<string> {
+    return (await answer()).body.toString('utf8');
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const shared = await answer();
+    const gzipped = acceptsGzip(req.headers['accept-encoding'])
+      ? await shared.gzipped()
+      : undefined;
+    if (res.headersSent || res.destroyed) return;
+    const payload = gzipped ?? shared.body;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (gzipped !== undefined) res.setHeader('Content-Encoding', 'gzip');
+    res.setHeader('Content-Length', payload.length);
+    if (req.method === 'HEAD') res.end();
+    else sendInSlices(res, payload);
+  }
+
+  const admit = createScrapeGate(
+    options.endpoint,
+    meter === undefined ? () => undefined : countRejections(meter),
+  );
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
-    const gzipped = acceptsGzip(req.headers['accept-encoding']);
+    if (!admit(req, res)) return;
     cutOffAfter(res, options.endpoint.timeout);
-    bytes()
-      .then((body) => encode(body, gzipped))
-      .then(
-        ({ payload, encoding }) => {
-          if (res.headersSent || res.destroyed) return;
-          res.statusCode = 200;
-          res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
-          res.setHeader('Vary', 'Accept-Encoding');
-          if (encoding !== undefined) res.setHeader('Content-Encoding', encoding);
-          res.setHeader('Content-Length', payload.length);
-          res.end(req.method === 'HEAD' ? undefined : payload);
-        },
-        (err: unknown) => {
-          report('scrape', 'collecting metrics for a scrape failed', err);
-          if (res.headersSent || res.destroyed) return;
-          res.statusCode = 500;
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-          res.end('metrics collection failed\n');
-        },
-      );
+    respond(req, res).catch((err: unknown) => {
+      report('scrape', 'collecting metrics for a scrape failed', err);
+      if (res.headersSent || res.destroyed) return;
+      res.statusCode = 500;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end('metrics collection failed\n');
+    });
   }
 
   return { collect, text, handler };

@@ -33,6 +33,13 @@ export class TextSink {
    */
   bytes(): Buffer {
     this.flush();
+    // The buffer doubles as it grows, so up to half of it can be spare; an answer that slow
+    // scrapers hold for seconds should not keep that half alive with it.
+    if (this.buffer.length - this.length > this.length / 4 && this.length > INITIAL_BYTES) {
+      const exact = Buffer.allocUnsafeSlow(this.length);
+      this.buffer.copy(exact, 0, 0, this.length);
+      return exact;
+    }
     return this.buffer.subarray(0, this.length);
   }
 

@@ -128,6 +128,16 @@ export class RawConnection {
     this.socket.write(data);
   }
 
+  /** Stops reading: what the server sends waits in the socket buffers, then in the server. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** The local port, which tells this connection apart on the server's side. */
+  get localPort(): number {
+    return this.socket.localPort as number;
+  }
+
   /** Waits for one complete response per method (or the connection's end) and returns them. */
   async read(methods: readonly string[], timeoutMs = 5000): Promise<WireResponse[]> {
     const parsed = await until(
