@@ -80,10 +80,54 @@ describe('scrapes that arrive while a collection runs', () => {
     expect(header(responses[1], 'content-encoding')).toBe('gzip');
     expect(valueOf(plain[0] as string, 'test_collections')).toBe(1);
 
-    // A scrape after those ended is a collection of its own, with what happened since.
+    // A scrape once the answer is no longer reused (at most a second) is a collection of its own.
+    await sleep(1100);
     const next = await get(`http://127.0.0.1:${endpoint.port}`, '/metrics');
     expect(endpoint.collections()).toBe(2);
     expect(valueOf(next.body, 'test_collections')).toBe(2);
+  });
+
+  it('and those that come right after it: one after another, they cost a bounded share of the time', async () => {
+    const endpoint = await endpointWithCount();
+    metrics = endpoint.metrics;
+    // A collection that costs 5 ms of the event loop, as a large one would.
+    const COST_MS = 5;
+    metrics.meterProvider
+      .getMeter('test')
+      .createObservableGauge('test_costly')
+      .addCallback((result) => {
+        const end = performance.now() + COST_MS;
+        while (performance.now() < end);
+        result.observe(1);
+      });
+    const base = `http://127.0.0.1:${endpoint.port}`;
+    const seen: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) {
+      seen.push(valueOf((await get(base, '/metrics')).body, 'test_collections'));
+    }
+    const elapsed = performance.now() - started;
+    // An answer that took t to make serves the scrapes of the next 4 t, so n collections need at
+    // least (n - 1) x 5 x COST_MS: collections take at most a fifth of the time.
+    const n = endpoint.collections();
+    expect(n).toBeGreaterThan(1);
+    expect((n - 1) * 5 * COST_MS).toBeLessThanOrEqual(elapsed);
+    expect(n).toBeLessThan(seen.length / 2);
+    // Every scrape got one of those answers, in the order they were made.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(new Set(seen).size).toBe(n);
+  });
+
+  it('but an in-process scrape() always sees what was recorded before it', async () => {
+    const endpoint = await endpointWithCount();
+    metrics = endpoint.metrics;
+    const counter = metrics.meterProvider.getMeter('test').createCounter('test_events');
+    counter.add(1);
+    const scraped = await get(`http://127.0.0.1:${endpoint.port}`, '/metrics');
+    expect(valueOf(scraped.body, 'test_events_total')).toBe(1);
+    counter.add(1);
+    // Within the reuse of the answer the HTTP scrape got, which scrape() does not take.
+    expect(valueOf(await metrics.scrape(), 'test_events_total')).toBe(2);
   });
 
   it('never run two collections at once, however the scrapes overlap', async () => {

@@ -50,6 +50,8 @@ describe('a slow scraper', () => {
       const size = Buffer.byteLength(await metrics.scrape());
       expect(size).toBeGreaterThan(BULK_SERIES * BULK_VALUE_BYTES);
 
+      // That answer may serve scrapes for a moment (at most a second); then it is let go.
+      await sleep(1100);
       gc();
       const before = process.memoryUsage().arrayBuffers;
       const socket = connect(portOf(metrics), '127.0.0.1');
