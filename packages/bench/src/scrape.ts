@@ -25,6 +25,12 @@ export async function populate(
       }
     }
   }
+  await sendAll(base, jobs);
+  return jobs.length;
+}
+
+/** Sends every `[method, path]` over 16 keep-alive connections, the answers read and dropped. */
+export async function sendAll(base: string, jobs: ReadonlyArray<[string, string]>): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const url = new URL(base);
   let next = 0;
@@ -43,7 +49,6 @@ export async function populate(
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   agent.destroy();
-  return jobs.length;
 }
 
 export interface Scrape {
