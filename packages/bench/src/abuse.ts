@@ -342,6 +342,7 @@ async function main(): Promise<void> {
   execFileSync('taskset', ['-cp', String(PROBE_CORE), String(process.pid)], { stdio: 'ignore' });
   const big: Target = smoke ? 500 : 10_000;
   const many = smoke ? 100 : 1000;
+  const manyText = many.toLocaleString('en-US');
   const base = { perConnection: 1, gzip: false, staggerMs: 0 };
   const plan: Probe[] = [
     {
@@ -370,7 +371,7 @@ async function main(): Promise<void> {
     },
     {
       ...base,
-      name: '1,000 pipelined, read',
+      name: `${manyText} pipelined, read`,
       target: 'example',
       connections: 1,
       perConnection: many,
@@ -378,17 +379,23 @@ async function main(): Promise<void> {
     },
     {
       ...base,
-      name: '1,000 pipelined, read, gzip',
+      name: `${manyText} pipelined, read, gzip`,
       target: 'example',
       connections: 1,
       perConnection: many,
       read: 'all',
       gzip: true,
     },
-    { ...base, name: '1,000 connections, read', target: 'example', connections: many, read: 'all' },
     {
       ...base,
-      name: '1,000 connections, read, gzip',
+      name: `${manyText} connections, read`,
+      target: 'example',
+      connections: many,
+      read: 'all',
+    },
+    {
+      ...base,
+      name: `${manyText} connections, read, gzip`,
       target: 'example',
       connections: many,
       read: 'all',

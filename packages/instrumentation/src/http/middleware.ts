@@ -59,13 +59,18 @@ export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestIn
     // Whether the client got the whole response. 'prefinish' comes when the app has ended it and
     // all of it has gone to the socket: if the socket holds none of it then, the kernel has it
     // all, and the client gets it even when the connection is destroyed before 'finish' (a
-    // malformed chunk of the request body does that). Otherwise 'finish' says when it has gone.
-    // `writableFinished` cannot tell at 'close': Node 24 only sets it on 'finish', and Node 22
-    // reports true for a response cut off by its client once the socket is destroyed.
+    // malformed chunk of the request body does that). Otherwise the rest has gone when 'finish'
+    // comes on a socket still alive: Node 22 emits 'finish' also when the client went away
+    // meanwhile, once the socket is destroyed. `writableFinished` cannot tell at 'close' either:
+    // Node 24 only sets it on 'finish', and Node 22 reports true for that cut-off response.
     let complete = false;
     res.on('prefinish', () => {
-      if (res.writableLength === 0) complete = true;
-      else res.once('finish', () => (complete = true));
+      if (res.writableLength === 0) {
+        complete = true;
+        return;
+      }
+      const socket = res.socket;
+      res.once('finish', () => (complete = socket?.destroyed === false));
     });
     // 'close' ends every response (after 'finish', or alone when the client went away), so one
     // listener is enough; it fires once.
