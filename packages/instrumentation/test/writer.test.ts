@@ -9,7 +9,7 @@ import {
 import express from 'express5';
 import { COLLECTORS } from '../src/collectors/index';
 import { acceptsGzip } from '../src/export/accept-encoding';
-import { writeExposition, writeExpositionBytes } from '../src/export/writer';
+import { writeExposition, writeExpositionInSlices } from '../src/export/writer';
 import { registerMetrics, type MetricsHandle } from '../src/index';
 import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
 import { resolveOptions } from '../src/options';
@@ -387,7 +387,7 @@ describe('gzip on the metrics endpoint', () => {
   });
 });
 
-describe('writeExpositionBytes', () => {
+describe('writeExpositionInSlices', () => {
   it('is the UTF-8 encoding of writeExposition, non-ASCII labels included', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new MeterProvider({ readers: [reader] });
@@ -399,9 +399,29 @@ describe('writeExpositionBytes', () => {
       const options = { targetInfo: false, scopeInfo: false };
       const text = writeExposition(resourceMetrics, options);
       expect(text).toContain('✓');
-      expect(writeExpositionBytes(resourceMetrics, options).equals(Buffer.from(text, 'utf8'))).toBe(
-        true,
-      );
+      const bytes = await writeExpositionInSlices(resourceMetrics, options, 5);
+      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+
+  it('gives the event loop turns while it writes, and writes the same bytes', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const latency = provider.getMeter('slices').createHistogram('latency');
+    for (let i = 0; i < 2000; i++) latency.record(i / 1000, { endpoint: `/route${i}` });
+    try {
+      const { resourceMetrics } = await reader.collect();
+      const options = { targetInfo: false, scopeInfo: false };
+      const text = writeExposition(resourceMetrics, options);
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      // A slice of 0 ms gives a turn at every check (every 64 points): about 30 here.
+      const bytes = await writeExpositionInSlices(resourceMetrics, options, 0);
+      clearInterval(ticker);
+      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+      expect(turns).toBeGreaterThan(1);
     } finally {
       await provider.shutdown();
     }

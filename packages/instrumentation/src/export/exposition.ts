@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Meter } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { ENDPOINT_LABELS, ENDPOINT_METRICS, SCRAPE_LIMITS } from '../names.js';
+import { ENDPOINT_LABELS, ENDPOINT_METRICS, SCRAPE_LIMITS, type ScrapeLimit } from '../names.js';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
 import { createScrapeGate, type ScrapeLimits } from './scrape-gate.js';
@@ -127,7 +127,7 @@ function sendInSlices(res: ServerResponse, payload: Buffer): void {
  * The self-metric of the scrape limits, with both of its series at 0 from the start, so that
  * `rate()` and `increase()` see the first refusal.
  */
-function countRejections(meter: Meter): (limit: (typeof SCRAPE_LIMITS)[number]) => void {
+function countRejections(meter: Meter): (limit: ScrapeLimit) => void {
   const counter = meter.createCounter(ENDPOINT_METRICS.scrapesRejected, {
     description:
       'Scrapes answered 503 because a limit on scrapes in flight was reached, by the limit.',
@@ -141,9 +141,9 @@ function countRejections(meter: Meter): (limit: (typeof SCRAPE_LIMITS)[number]) 
  * arrive while a collection is being made and written share it, and so do those that arrive soon
  * after (see REUSE_FACTOR), so that scrapes piling up (a client pipelining them, many connections
  * at once or one after another) cost one collection at a time and a bounded share of the event
- * loop, and the limits on scrapes in flight bound how many answers and sockets are held at once. `meter` is
- * where the self-metric of those limits is recorded: given where the handler serves, not in a
- * cluster worker, whose exposition only the primary reads.
+ * loop, and the limits on scrapes in flight bound how many answers and sockets are held at once.
+ * `meter` is where the self-metric of those limits is recorded: given where the handler serves,
+ * not in a cluster worker, whose exposition only the primary reads.
  */
 export function createExposition(
   reader: MetricSource,
@@ -225,7 +225,7 @@ export function createExposition(
         const ended = performance.now();
         const window = Math.min((ended - started) * REUSE_FACTOR, REUSE_MAX_MS);
         recent = { answer: made, until: ended + window };
-        // Not held past its use: between scrapes the app keeps no copy of the exposition.
+        // Let go once it may serve no more: between scrapes the app keeps no copy of the text.
         setTimeout(() => {
           if (recent?.answer === made) recent = undefined;
         }, window).unref();

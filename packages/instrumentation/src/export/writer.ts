@@ -233,18 +233,9 @@ export function writeExposition(resourceMetrics: ResourceMetrics, options: Write
   return sink.text();
 }
 
-/** The same exposition as {@link writeExposition}, as the UTF-8 bytes a response sends. */
-export function writeExpositionBytes(
-  resourceMetrics: ResourceMetrics,
-  options: WriterOptions,
-): Buffer {
-  const sink = new TextSink();
-  finish(writeInto(sink, resourceMetrics, options));
-  return sink.bytes();
-}
-
 /**
- * The bytes of {@link writeExpositionBytes}, written in slices of about `sliceMs` of work with a
+ * The exposition of {@link writeExposition} as the UTF-8 bytes a response sends (with no string
+ * in between), written in slices of about `sliceMs` of work with a
  * turn of the event loop between them, so that the app's requests and the endpoint's own timers
  * (the scrape deadline) are not held up while a large exposition is written: at 10,000 histogram
  * series the text is about 15 MB and takes 40-80 ms to write in one piece.
