@@ -51,7 +51,7 @@ const REUSE_FACTOR = 4;
  * The longest an answer is reused, whatever it took to make: a cluster primary's includes waiting
  * for its workers (up to `workerTimeout`), which is time, not work.
  */
-const REUSE_MAX_MS = 1000;
+export const REUSE_MAX_MS = 1000;
 
 /** What an exposition reads: a Prometheus reader, or the primary's merge of a cluster. */
 export interface MetricSource {
