@@ -831,6 +831,8 @@ export type ResolvedExporter =
   | {
       type: 'otlp';
       protocol: OtlpProtocol;
+      /** What chose the protocol, for the message when its exporter package is missing. */
+      askedBy: string;
       temporality: OtlpTemporality;
       interval: number;
       timeout: number;
@@ -940,7 +942,19 @@ function exportSchedule(env: Env): { interval: number; timeout: number } {
   return { interval, timeout: Math.min(timeout, interval) };
 }
 
-function resolveExporter(choice: ExporterChoice, env: Env): ResolvedExporter[] {
+/** The OTLP protocol, and what chose it; the variable for metrics wins over the one for every signal. */
+function otlpProtocol(env: Env, chosenBy: string): { protocol: OtlpProtocol; askedBy: string } {
+  for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = envEnum(env, name, OTLP_PROTOCOLS);
+    if (protocol !== undefined) return { protocol, askedBy: `${name}=${protocol}` };
+  }
+  return {
+    protocol: DEFAULT_OTLP_PROTOCOL,
+    askedBy: `${chosenBy}, with OTLP's default protocol ${DEFAULT_OTLP_PROTOCOL},`,
+  };
+}
+
+function resolveExporter(choice: ExporterChoice, env: Env, chosenBy: string): ResolvedExporter[] {
   switch (choice) {
     case 'none':
       return [];
@@ -950,11 +964,7 @@ function resolveExporter(choice: ExporterChoice, env: Env): ResolvedExporter[] {
       return [
         {
           type: 'otlp',
-          // The variable for metrics wins over the one for every signal.
-          protocol:
-            envEnum(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', OTLP_PROTOCOLS) ??
-            envEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS) ??
-            DEFAULT_OTLP_PROTOCOL,
+          ...otlpProtocol(env, chosenBy),
           temporality:
             envEnum(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', OTLP_TEMPORALITIES) ??
             'cumulative',
@@ -989,9 +999,13 @@ export function resolveExport(
         ? 'OTEL_METRICS_EXPORTER'
         : 'the default';
   const names = chosen.map((c) => (typeof c === 'string' ? c : 'a MetricReader')).join(', ');
+  const chosenBy =
+    source === 'OTEL_METRICS_EXPORTER'
+      ? `OTEL_METRICS_EXPORTER=${envValue(env, 'OTEL_METRICS_EXPORTER') as string}`
+      : `the option exporters`;
   return {
     kind: 'own',
-    exporters: chosen.flatMap((choice) => resolveExporter(choice, env)),
+    exporters: chosen.flatMap((choice) => resolveExporter(choice, env, chosenBy)),
     summary: `${names} (${source})`,
   };
 }

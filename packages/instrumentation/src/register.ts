@@ -8,6 +8,7 @@ import { COLLECTORS } from './collectors/index.js';
 import { startCollectors } from './collectors/start.js';
 import { withAuthentication } from './export/auth.js';
 import { createExposition, type Exposition } from './export/exposition.js';
+import { checkOtlpExporterInstalled } from './export/otlp.js';
 import { createReaders } from './export/readers.js';
 import { createResource } from './export/resource.js';
 import { startEndpoint } from './export/server.js';
@@ -176,6 +177,11 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   const resolved = resolveOptions(options);
   const target = resolveExport(resolved);
   if (target.kind === 'disabled') return disabledHandle();
+  if (target.kind === 'own') {
+    for (const exporter of target.exporters) {
+      if (exporter.type === 'otlp') checkOtlpExporterInstalled(exporter.protocol, exporter.askedBy);
+    }
+  }
   if (resolved.cluster && !cluster.isWorker) {
     throw new TypeError(
       'express-otel-metrics: option `cluster` is for the workers of node:cluster, and this process is not one; the primary calls serveClusterMetrics()',

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -9,6 +11,7 @@ import {
 import express from 'express5';
 import type { Express } from 'express';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../src/index';
+import { checkOtlpExporterInstalled, OTLP_EXPORTER_RANGE } from '../src/export/otlp';
 import { resolveExport, resolveOptions, type ResolvedExporter } from '../src/options';
 import { freePort, listen, type Running } from './helpers/apps';
 import { samplesOf, valueOf } from './helpers/exposition';
@@ -76,19 +79,20 @@ const byEndpoint = (a: Record<string, unknown>, b: Record<string, unknown>): num
 
 describe('exporter selection', () => {
   it('is Prometheus alone by default; OTEL_METRICS_EXPORTER decides when the option is absent', () => {
-    const otlpDefaults = {
+    const otlpDefaults = (askedBy: string): ResolvedExporter => ({
       type: 'otlp',
       protocol: 'http/protobuf',
+      askedBy: `${askedBy}, with OTLP's default protocol http/protobuf,`,
       temporality: 'cumulative',
       interval: 60_000,
       timeout: 30_000,
-    };
+    });
     expect(exportersFor({}, {})).toEqual([{ type: 'prometheus' }]);
     expect(exportersFor({}, { OTEL_METRICS_EXPORTER: ' ' })).toEqual([{ type: 'prometheus' }]);
     // Case, spaces and repeats do not matter, as the specification has it.
     expect(exportersFor({}, { OTEL_METRICS_EXPORTER: ' Prometheus , OTLP,otlp' })).toEqual([
       { type: 'prometheus' },
-      otlpDefaults,
+      otlpDefaults('OTEL_METRICS_EXPORTER=Prometheus , OTLP,otlp'),
     ]);
     expect(exportersFor({}, { OTEL_METRICS_EXPORTER: 'none' })).toEqual([]);
     expect(exportersFor({}, { OTEL_METRICS_EXPORTER: 'console' })).toEqual([
@@ -99,7 +103,7 @@ describe('exporter selection', () => {
       { type: 'prometheus' },
     ]);
     expect(exportersFor({ exporters: ['otlp', 'prometheus'] }, {})).toEqual([
-      otlpDefaults,
+      otlpDefaults('the option exporters'),
       { type: 'prometheus' },
     ]);
   });
@@ -107,13 +111,19 @@ describe('exporter selection', () => {
   it('reads the OTLP protocol, temporality and schedule from the standard variables', () => {
     const otlp = (env: Env): ResolvedExporter | undefined =>
       exportersFor({ exporters: 'otlp' }, env)[0];
-    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toMatchObject({ protocol: 'grpc' });
+    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'GRPC' })).toMatchObject({
+      protocol: 'grpc',
+      askedBy: 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
+    });
     expect(
       otlp({
         OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
       }),
-    ).toMatchObject({ protocol: 'http/json' });
+    ).toMatchObject({
+      protocol: 'http/json',
+      askedBy: 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json',
+    });
     expect(otlp({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta' })).toMatchObject({
       temporality: 'delta',
     });
@@ -458,6 +468,59 @@ describe('the resource', () => {
       expect(valueOf(again ?? '', 'target_info', { service_instance_id: id })).toBe(1);
     } finally {
       await Promise.all(handles.map((h) => h.shutdown()));
+    }
+  });
+});
+
+describe('an OTLP exporter package that is not installed', () => {
+  const missing = (specifier: string): string => {
+    throw Object.assign(new Error(`Cannot find module '${specifier}'`), {
+      code: 'MODULE_NOT_FOUND',
+    });
+  };
+
+  it('is named at setup, with what asked for it and how to install it', () => {
+    expect(() =>
+      checkOtlpExporterInstalled('grpc', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=grpc', missing),
+    ).toThrow(
+      new Error(
+        'express-otel-metrics: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=grpc asks for @opentelemetry/exporter-metrics-otlp-grpc, an optional peer dependency that is not installed: npm install @opentelemetry/exporter-metrics-otlp-grpc@~0.301.0',
+      ),
+    );
+    const [askedBy] = exportersFor({}, { OTEL_METRICS_EXPORTER: 'otlp' }).map((e) =>
+      e.type === 'otlp' ? e.askedBy : '',
+    );
+    expect(() => checkOtlpExporterInstalled('http/protobuf', askedBy as string, missing)).toThrow(
+      "OTEL_METRICS_EXPORTER=otlp, with OTLP's default protocol http/protobuf, asks for @opentelemetry/exporter-metrics-otlp-proto,",
+    );
+  });
+
+  it('is looked for where the package is, and found when installed', () => {
+    for (const protocol of ['grpc', 'http/json', 'http/protobuf'] as const) {
+      expect(() => checkOtlpExporterInstalled(protocol, 'a test')).not.toThrow();
+    }
+    // Any other failure to resolve is not taken for a missing package.
+    const broken = (): string => {
+      throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    };
+    expect(() => checkOtlpExporterInstalled('grpc', 'a test', broken)).toThrow('EACCES');
+  });
+
+  it('has the peer dependency range the package declares', () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    for (const name of [
+      '@opentelemetry/exporter-metrics-otlp-grpc',
+      '@opentelemetry/exporter-metrics-otlp-http',
+      '@opentelemetry/exporter-metrics-otlp-proto',
+    ]) {
+      expect([name, manifest.peerDependencies[name], manifest.peerDependenciesMeta[name]]).toEqual([
+        name,
+        OTLP_EXPORTER_RANGE,
+        { optional: true },
+      ]);
     }
   });
 });

@@ -478,6 +478,8 @@ it('loads the exporter with import() in the ES module build', async () => {
       'node22',
       '--out-dir',
       outDir,
+      // As the package's build: __filename in an ES module, where optional exporters are resolved.
+      '--shims',
       '--silent',
     ],
     { cwd: root, encoding: 'utf8' },
