@@ -59,18 +59,23 @@ function npmInstall(cwd, packages) {
   return child.output;
 }
 
-function spawnSyncCapture(cmd, args, cwd) {
+/** Runs a command to its end: its exit status and all it printed; -1 when it is not installed. */
+function capture(cmd, args, { cwd, input } = {}) {
   try {
     const out = execFileSync(cmd, args, {
       cwd,
+      input,
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     return { status: 0, output: out };
   } catch (err) {
+    if (err.code === 'ENOENT') return { status: -1, output: `${cmd} is not on the PATH` };
     return { status: err.status ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
 }
+
+const spawnSyncCapture = (cmd, args, cwd) => capture(cmd, args, { cwd });
 
 /** Size on disk of node_modules (as `du` counts it) and the number of packages installed. */
 function installSize(cwd) {
@@ -167,24 +172,7 @@ function sampleValue(text, series) {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-function promtoolCheck(text) {
-  const result = spawnSyncInput('promtool', ['check', 'metrics'], text);
-  return result;
-}
-
-function spawnSyncInput(cmd, args, input) {
-  try {
-    const out = execFileSync(cmd, args, {
-      input,
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    return { status: 0, output: out };
-  } catch (err) {
-    if (err.code === 'ENOENT') return { status: -1, output: `${cmd} is not on the PATH` };
-    return { status: err.status ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
+const promtoolCheck = (text) => capture('promtool', ['check', 'metrics'], { input: text });
 
 /** npm pack's JSON report, after what the prepack script printed to the same stream. */
 function packJson(output) {
