@@ -34,6 +34,17 @@ const EXPECTED_FILES = [
   'package.json',
 ];
 
+/**
+ * The environment of a user's shell: without what pnpm adds for the workspace's scripts, NODE_PATH
+ * above all, through which the fresh projects would find the workspace's own packages (the OTLP
+ * exporters among them).
+ */
+const userEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([key]) => key !== 'NODE_PATH' && !/^(npm|pnpm)_/i.test(key) && !key.startsWith('PNPM_'),
+  ),
+);
+
 const failures = [];
 function check(condition, what) {
   if (!condition) {
@@ -46,7 +57,7 @@ function check(condition, what) {
 function run(cmd, args, cwd, env = {}) {
   return execFileSync(cmd, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...userEnv, ...env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,6 +76,7 @@ function capture(cmd, args, { cwd, input } = {}) {
     const out = execFileSync(cmd, args, {
       cwd,
       input,
+      env: userEnv,
       encoding: 'utf8',
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
@@ -157,7 +169,7 @@ async function until(read, accept, ms, what) {
 function start(cwd, args, env) {
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...userEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
