@@ -235,11 +235,8 @@ async function main() {
       what: `express-otel-metrics + express@${express} + @opentelemetry/api`,
       ...installSize(cjs),
     });
-    writeFileSync(join(cjs, 'index.js'), withPort(js, await freePort()));
-    // The port in the source is read once it runs; the one chosen here is free now.
-    const cjsPort = Number(
-      /app\.listen\((\d+)/.exec(readFileSync(join(cjs, 'index.js'), 'utf8'))[1],
-    );
+    const cjsPort = await freePort();
+    writeFileSync(join(cjs, 'index.js'), withPort(js, cjsPort));
     await runExampleAt(`CommonJS JavaScript, express ${express}`, cjs, 'index.js', cjsPort);
 
     // ES module TypeScript, compiled as the README says a TypeScript user sets it up.
@@ -319,12 +316,11 @@ async function main() {
   );
 }
 
-async function runExampleAt(label, dir, entry, appPort) {
-  // runExample picks its own ports; the example's is fixed in its source, so pass it through.
-  const metricsPort = await freePort();
-  const app = start(dir, [entry], { OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) });
+/** Starts `entry` in `dir` with `env`, runs `checks` against it, and stops it whatever happens. */
+async function withApp(label, dir, entry, env, checks) {
+  const app = start(dir, [entry], env);
   try {
-    await checkRunning(label, app, appPort, metricsPort);
+    await checks(app);
     console.log(`ok: ${label}`);
   } catch (err) {
     check(false, `${label}: ${err.message}\n${app.output()}`);
@@ -334,7 +330,15 @@ async function runExampleAt(label, dir, entry, appPort) {
   }
 }
 
-async function checkRunning(label, app, appPort, metricsPort) {
+/** The example listens on `appPort` (written into its source); its metrics on a free port. */
+async function runExampleAt(label, dir, entry, appPort) {
+  const metricsPort = await freePort();
+  await withApp(label, dir, entry, { OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) }, () =>
+    checkRunning(label, appPort, metricsPort),
+  );
+}
+
+async function checkRunning(label, appPort, metricsPort) {
   const answer = await until(
     () => fetchText(`http://127.0.0.1:${appPort}/`),
     (r) => r.status === 200,
@@ -439,39 +443,36 @@ async function exportsOverOtlp(dir, appPort) {
     });
   });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-  const app = start(dir, ['dist/index.js'], {
+  const label = 'OTLP http/protobuf, exporter installed (ES module TypeScript, express 5)';
+  const env = {
     OTEL_METRICS_EXPORTER: 'otlp',
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.address().port}`,
     OTEL_METRIC_EXPORT_INTERVAL: '500',
-  });
-  const label = 'OTLP http/protobuf, exporter installed (ES module TypeScript, express 5)';
+  };
   try {
-    await until(
-      () => fetchText(`http://127.0.0.1:${appPort}/`),
-      (r) => r.status === 200,
-      15_000,
-      'the app answers',
-    );
-    const got = await until(
-      async () => bodies.find((b) => b.body.includes('app_request_count')),
-      (b) => b !== undefined,
-      15_000,
-      'an export with the request count',
-    );
-    check(
-      got.path === '/v1/metrics' && got.type === 'application/x-protobuf',
-      `${label}: POST /v1/metrics as protobuf (got ${got.path}, ${got.type})`,
-    );
-    check(
-      got.body.includes('app_request_latency_seconds') && got.body.includes('v0.1.2'),
-      `${label}: the export carries the latency histogram and the version`,
-    );
-    console.log(`ok: ${label}`);
-  } catch (err) {
-    check(false, `${label}: ${err.message}\n${app.output()}`);
+    await withApp(label, dir, 'dist/index.js', env, async () => {
+      await until(
+        () => fetchText(`http://127.0.0.1:${appPort}/`),
+        (r) => r.status === 200,
+        15_000,
+        'the app answers',
+      );
+      const got = await until(
+        async () => bodies.find((b) => b.body.includes('app_request_count')),
+        (b) => b !== undefined,
+        15_000,
+        'an export with the request count',
+      );
+      check(
+        got.path === '/v1/metrics' && got.type === 'application/x-protobuf',
+        `${label}: POST /v1/metrics as protobuf (got ${got.path}, ${got.type})`,
+      );
+      check(
+        got.body.includes('app_request_latency_seconds') && got.body.includes('v0.1.2'),
+        `${label}: the export carries the latency histogram and the version`,
+      );
+    });
   } finally {
-    app.child.kill('SIGTERM');
-    await app.exited;
     receiver.close();
   }
 }
