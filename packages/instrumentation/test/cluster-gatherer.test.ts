@@ -110,3 +110,100 @@ describe('the primary and a worker of another version', () => {
     }
   });
 });
+
+/** A worker whose answers to the primary's requests are made by `answer`. */
+function answeringWorker(
+  cluster: EventEmitter,
+  answer: (request: { gatherer: string; seq: number }) => object | undefined,
+) {
+  const worker = Object.assign(new EventEmitter(), {
+    id: 1,
+    isConnected: () => true,
+    isDead: () => false,
+    send: (m: unknown, _h: unknown, _o: unknown, cb?: (err: Error | null) => void) => {
+      if (cb) process.nextTick(cb, null);
+      const reply = answer(m as { gatherer: string; seq: number });
+      if (reply !== undefined) process.nextTick(() => cluster.emit('message', worker, reply));
+      return true;
+    },
+  });
+  return worker;
+}
+
+const oneCounter = {
+  scopes: [
+    {
+      name: 'express-otel-metrics',
+      metrics: [
+        {
+          name: 'app_request_count',
+          description: '',
+          unit: '',
+          kind: 'counter',
+          points: [{ attributes: { method: 'GET' }, value: 3 }],
+        },
+      ],
+    },
+  ],
+};
+
+describe('the primary does not wait out workerTimeout', () => {
+  it('for a worker that answers in a format it does not read (a rolling upgrade)', async () => {
+    const cluster = new EventEmitter() as EventEmitter & { workers: Record<number, Worker> };
+    const worker = answeringWorker(cluster, ({ gatherer, seq }) => ({
+      [MESSAGE_KEY]: 'snapshot',
+      format: 2,
+      gatherer,
+      seq,
+      n: seq,
+      snapshot: { columns: [] },
+    }));
+    cluster.workers = { 1: worker as unknown as Worker };
+    const gatherer = new Gatherer(cluster as unknown as Cluster, 5000, () => undefined);
+    try {
+      cluster.emit('message', worker, { [MESSAGE_KEY]: 'hello' });
+      const started = performance.now();
+      const gathered = await gatherer.gather();
+      expect(performance.now() - started).toBeLessThan(1000);
+      // It answered, but with nothing the primary can serve.
+      expect(gathered).toEqual({ contributions: [], workers: 1, unresponsive: 1 });
+    } finally {
+      gatherer.stop();
+    }
+  });
+
+  it('for a worker that has sent its last snapshot and is on its way out', async () => {
+    const cluster = new EventEmitter() as EventEmitter & { workers: Record<number, Worker> };
+    // Its registration is shut down: it no longer answers, though its process lives on a while.
+    const worker = answeringWorker(cluster, () => undefined);
+    cluster.workers = { 1: worker as unknown as Worker };
+    const gatherer = new Gatherer(cluster as unknown as Cluster, 2000, () => undefined);
+    try {
+      cluster.emit('message', worker, { [MESSAGE_KEY]: 'hello' });
+      cluster.emit('message', worker, {
+        [MESSAGE_KEY]: 'snapshot',
+        format: 1,
+        gatherer: undefined,
+        seq: undefined,
+        n: 1,
+        final: true,
+        snapshot: oneCounter,
+      });
+      const started = performance.now();
+      const gathered = await gatherer.gather();
+      expect(performance.now() - started).toBeLessThan(1000);
+      // Its counts are served until it exits, then kept as retired ones.
+      expect(gathered).toEqual({
+        contributions: [{ worker: '0', snapshot: oneCounter, fresh: false }],
+        workers: 1,
+        unresponsive: 0,
+      });
+      // Registered again (a hot reload), it is waited for again.
+      cluster.emit('message', worker, { [MESSAGE_KEY]: 'hello' });
+      const again = await gatherer.gather();
+      expect(again.unresponsive).toBe(1);
+    } finally {
+      gatherer.stop();
+    }
+  });
+});

@@ -3,7 +3,13 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express5';
-import { mergeOf, mergeSnapshots, toResourceMetrics, toSnapshot } from '../src/cluster/merge';
+import {
+  Floors,
+  mergeOf,
+  mergeSnapshots,
+  toResourceMetrics,
+  toSnapshot,
+} from '../src/cluster/merge';
 import { registerMetrics, type ClusterMerge } from '../src/index';
 import { listen } from './helpers/apps';
 import { InMemoryReader } from './helpers/reader';
@@ -288,6 +294,31 @@ describe('merging the processes of a cluster', () => {
     if (promtool !== undefined)
       expect(checkMetrics(promtool, roundTrip)).toMatchObject({ status: 0 });
     await provider.shutdown();
+  });
+});
+
+describe('the floors of the totals', () => {
+  it('keep the series of two versions of one scope apart', () => {
+    // An app that records through two versions of one library: the same names, two scopes.
+    const versions = (v1: number, v2: number): Snapshot => ({
+      scopes: [
+        { name: 'lib', version: '1.0.0', metrics: [counter(v1)] },
+        { name: 'lib', version: '2.0.0', metrics: [counter(v2)] },
+      ],
+    });
+    const floors = new Floors();
+    const served = (v1: number, v2: number): number[] => {
+      const merged = mergeSnapshots(
+        [{ worker: '0', snapshot: versions(v1, v2), fresh: true }],
+        () => undefined,
+      );
+      floors.apply(merged);
+      return merged.map((m) => [...m.series.values()][0]?.value as number);
+    };
+    expect(served(10, 5)).toEqual([10, 5]);
+    expect(served(11, 6)).toEqual([11, 6]);
+    // A total below what was served of it is raised to it; the other version's is not its floor.
+    expect(served(11, 5.5)).toEqual([11, 6]);
   });
 });
 

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
 import { mergeSnapshots, toSnapshot, type Contribution } from './merge.js';
-import { isWorkerMessage, MESSAGE_KEY, SNAPSHOT_FORMAT, type CollectRequest } from './messages.js';
+import {
+  isReadable,
+  isWorkerMessage,
+  MESSAGE_KEY,
+  SNAPSHOT_FORMAT,
+  type CollectRequest,
+} from './messages.js';
 import type { Snapshot } from './snapshot.js';
 
 interface WorkerState {
@@ -13,6 +19,11 @@ interface WorkerState {
   snapshot: Snapshot | undefined;
   /** When the snapshot kept arrived (`performance.now()`). */
   receivedAt: number;
+  /**
+   * It has sent its last snapshot (its registration shut down) and answers no more requests, so
+   * no scrape waits for it; it is retired when it exits, unless it registers again first.
+   */
+  final: boolean;
 }
 
 /** What one round of asking the workers found. */
@@ -37,7 +48,16 @@ export class Gatherer {
   /** The totals of the workers that have exited, added up. */
   private retired: Snapshot | undefined;
   private seq = 0;
-  private waiting: { seq: number; pending: Set<number>; done: () => void } | undefined;
+  private waiting:
+    | {
+        seq: number;
+        /** The workers this round still waits for. */
+        pending: Set<number>;
+        /** The workers that answered this round in a format the primary does not read. */
+        unreadable: Set<number>;
+        done: () => void;
+      }
+    | undefined;
   private round: Promise<Gathered> | undefined;
 
   constructor(
@@ -71,7 +91,7 @@ export class Gatherer {
       let slot = 0;
       while (this.slots.has(slot)) slot++;
       this.slots.add(slot);
-      state = { worker, slot, n: 0, snapshot: undefined, receivedAt: -Infinity };
+      state = { worker, slot, n: 0, snapshot: undefined, receivedAt: -Infinity, final: false };
       this.states.set(worker.id, state);
     }
     return state;
@@ -81,22 +101,26 @@ export class Gatherer {
     // No message follows a worker's retirement: it waits for the channel to close.
     if (!isWorkerMessage(message)) return;
     const state = this.stateOf(worker);
-    if (message[MESSAGE_KEY] !== 'snapshot') return;
-    if (message.format !== SNAPSHOT_FORMAT) {
+    if (message[MESSAGE_KEY] === 'hello') {
+      state.final = false;
+      return;
+    }
+    // An answer to this round, readable or not, ends the wait for it: a worker of another
+    // version answers in time with nothing to merge, and is counted unresponsive.
+    const current = message.gatherer === this.id && message.seq === this.waiting?.seq;
+    if (!isReadable(message)) {
       this.warn(
         `format:${String(message.format)}`,
         `a cluster worker sends its metrics in format ${String(message.format)}, and this primary reads format ${SNAPSHOT_FORMAT}: they run different versions of express-otel-metrics; the worker's series are left out until both run the same one`,
       );
-      return;
-    }
-    if (message.n > state.n) {
+      if (current) this.waiting?.unreadable.add(worker.id);
+    } else if (message.n > state.n) {
       state.n = message.n;
       state.snapshot = message.snapshot;
       state.receivedAt = performance.now();
+      state.final = message.final;
     }
-    if (message.gatherer === this.id && message.seq === this.waiting?.seq) {
-      this.stopWaitingFor(worker.id);
-    }
+    if (current) this.stopWaitingFor(worker.id);
   };
 
   /**
@@ -128,11 +152,14 @@ export class Gatherer {
     const started = performance.now();
     const request: CollectRequest = { [MESSAGE_KEY]: 'collect', gatherer: this.id, seq };
     const pending = new Set<number>();
+    const unreadable = new Set<number>();
     for (const worker of Object.values(this.cluster.workers ?? {})) {
       if (worker === undefined || !worker.isConnected()) continue;
+      const state = this.states.get(worker.id);
+      if (state?.final === true) continue;
       // Workers not yet known are asked too (one that registered before the primary listened
       // is known from its answer), but not waited for: they may not record at all.
-      if (this.states.has(worker.id)) pending.add(worker.id);
+      if (state !== undefined) pending.add(worker.id);
       try {
         // With a callback, a channel that breaks during the write (the worker was just killed)
         // reports to it; without one, the Worker would emit an 'error' that ends the primary.
@@ -152,7 +179,7 @@ export class Gatherer {
           if (this.waiting?.seq === seq) this.waiting = undefined;
           resolve();
         };
-        this.waiting = { seq, pending, done };
+        this.waiting = { seq, pending, unreadable, done };
       });
     }
     const contributions: Contribution[] = [];
@@ -169,7 +196,7 @@ export class Gatherer {
       contributions.push({ worker: '', snapshot: this.retired, fresh: false });
     }
     let unresponsive = 0;
-    for (const id of pending) if (this.states.has(id)) unresponsive++;
+    for (const id of [...pending, ...unreadable]) if (this.states.has(id)) unresponsive++;
     return { contributions, workers: live.length, unresponsive };
   }
 }

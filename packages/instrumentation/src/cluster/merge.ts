@@ -190,7 +190,7 @@ export class Floors {
   apply(metrics: readonly MergedMetric[]): void {
     for (const metric of metrics) {
       if (metric.merge !== 'total') continue;
-      const prefix = `${metric.scope.name}\u0000${metric.name}\u0000`;
+      const prefix = `${metric.scope.name}\u0000${metric.scope.version ?? ''}\u0000${metric.name}\u0000`;
       for (const [key, series] of metric.series) {
         const id = prefix + key;
         const floor = this.floors.get(id);

@@ -27,11 +27,12 @@ export interface Hello {
 
 /**
  * Worker to primary: its series. `n` grows with every snapshot a worker takes, so that an answer
- * overtaken by a newer one is never taken for current; `final` marks the last, sent at shutdown.
+ * overtaken by a newer one is never taken for current; `final` marks the last, sent when its
+ * registration shuts down, after which it answers no more requests.
  */
 export interface SnapshotMessage {
   [MESSAGE_KEY]: 'snapshot';
-  format: number;
+  format: typeof SNAPSHOT_FORMAT;
   gatherer: string | undefined;
   seq: number | undefined;
   n: number;
@@ -39,7 +40,18 @@ export interface SnapshotMessage {
   snapshot: Snapshot;
 }
 
-export type WorkerMessage = Hello | SnapshotMessage;
+/**
+ * A snapshot from a worker of another version: of its fields only those that every format
+ * keeps are read, to end the wait for its answer.
+ */
+export interface ForeignSnapshotMessage {
+  [MESSAGE_KEY]: 'snapshot';
+  format: unknown;
+  gatherer: unknown;
+  seq: unknown;
+}
+
+export type WorkerMessage = Hello | SnapshotMessage | ForeignSnapshotMessage;
 
 function isOurs(message: unknown): message is Record<typeof MESSAGE_KEY, unknown> {
   return typeof message === 'object' && message !== null && MESSAGE_KEY in message;
@@ -57,12 +69,20 @@ export function isCollectRequest(message: unknown): message is CollectRequest {
 export function isWorkerMessage(message: unknown): message is WorkerMessage {
   if (!isOurs(message)) return false;
   if (message[MESSAGE_KEY] === 'hello') return true;
+  if (message[MESSAGE_KEY] !== 'snapshot') return false;
   const m = message as Partial<SnapshotMessage>;
+  if (m.format !== SNAPSHOT_FORMAT) return true;
   return (
-    message[MESSAGE_KEY] === 'snapshot' &&
     typeof m.n === 'number' &&
+    typeof m.final === 'boolean' &&
     typeof m.snapshot === 'object' &&
     m.snapshot !== null &&
     Array.isArray(m.snapshot.scopes)
   );
+}
+
+export function isReadable(
+  message: SnapshotMessage | ForeignSnapshotMessage,
+): message is SnapshotMessage {
+  return message.format === SNAPSHOT_FORMAT;
 }
