@@ -11,7 +11,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { writeExposition } from '../src/export/writer';
 import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
-import { resolveOptions } from '../src/options';
+import { resolveOptions } from '../src/options/resolve';
 import { viewsFor } from '../src/views';
 
 const ENDPOINTS = 400;

@@ -11,13 +11,15 @@ export {
   DEFAULT_METRICS_PORT,
   SEMCONV_DURATION_BUCKETS,
   DEFAULT_WORKER_TIMEOUT_MS,
-  type ClusterPrimaryOptions,
-  type CollectorOptions,
-  type EndpointOptions,
-  type ExporterChoice,
-  type ExporterName,
-  type RegisterMetricsOptions,
-} from './options.js';
+} from './options/defaults.js';
+export type {
+  ClusterPrimaryOptions,
+  CollectorOptions,
+  EndpointOptions,
+  ExporterChoice,
+  ExporterName,
+  RegisterMetricsOptions,
+} from './options/types.js';
 export {
   CLIENT_CLOSED_ERROR,
   CLIENT_CLOSED_STATUS,

@@ -1,33 +1,20 @@
 import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
-import { MeterProvider as SdkMeterProvider } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { isLinked, linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
-import { startCollectors } from './collectors/start.js';
-import { withAuthentication } from './export/auth.js';
-import { createExposition, type Exposition } from './export/exposition.js';
-import { checkOtlpExporterInstalled } from './export/otlp.js';
-import { createReaders } from './export/readers.js';
-import { createResource } from './export/resource.js';
-import { startEndpoint } from './export/server.js';
-import { createUnservedHandler } from './export/unserved.js';
+import { isExpressApp, type ExpressApp } from './express-internals.js';
 import { createExtraLabels } from './http/extra-labels.js';
-import { createRequestInterceptor, type RequestInterceptor } from './http/middleware.js';
+import { createRequestInterceptor, type RequestInterceptor } from './http/interceptor.js';
 import { createRequestRecorder } from './http/recorders.js';
 import { createRouteResolver } from './http/route-template.js';
-import { isExpressApp, type ExpressApp } from './internal-types.js';
-import { METER_NAME, WORKER_LABEL } from './names.js';
-import {
-  resolveExport,
-  resolveOptions,
-  type RegisterMetricsOptions,
-  type ResolvedExport,
-  type ResolvedOptions,
-} from './options.js';
-import { createReporter, type Reporter } from './report.js';
-import { viewsFor } from './views.js';
+import { resolveExport } from './options/exporters.js';
+import { resolveOptions } from './options/resolve.js';
+import { resolveServing } from './options/serving.js';
+import type { RegisterMetricsOptions } from './options/types.js';
+import { buildPipeline, checkPipeline } from './pipeline.js';
+import { createReporter } from './report.js';
 
 /** What `registerMetrics` returns. */
 export interface MetricsHandle {
@@ -71,6 +58,12 @@ export interface MetricsHandle {
 }
 
 /**
+ * The apps with a registration that is not shut down: a second one would count every request
+ * twice. Weak, so an app that is dropped is forgotten.
+ */
+const registered = new WeakSet<ExpressApp>();
+
+/**
  * Runs `intercept` ahead of the app's own handling of every request, by wrapping this app's
  * `handle` (Express calls it for each request, also when the app is mounted in another). Routes
  * declared before and after `registerMetrics` are timed alike, and no router layer is added: a
@@ -91,78 +84,23 @@ function interceptRequests(app: ExpressApp, intercept: RequestInterceptor): void
   };
 }
 
-/**
- * The handle while `OTEL_SDK_DISABLED` is true. Nothing was installed or started, so there is
- * nothing to read, flush or stop.
- */
-function disabledHandle(): MetricsHandle {
-  const done = Promise.resolve();
-  return {
-    ready: done,
-    url: undefined,
-    meterProvider: { getMeter: () => createNoopMeter() },
-    handler: createUnservedHandler('OTEL_SDK_DISABLED is true, so nothing is recorded'),
-    scrape: () => Promise.resolve(''),
-    forceFlush: () => done,
-    shutdown: () => done,
-  };
-}
-
-/** The provider to record into, and what reads it. */
-interface Recording {
-  meterProvider: MeterProvider;
-  /** The package's own provider, which the handle flushes and shuts down; never the user's. */
-  own: SdkMeterProvider | undefined;
-  /** The Prometheus exposition, when Prometheus is among the exporters. */
-  exposition: Exposition | undefined;
-  /** Why there is no exposition, for the handler's answer and `scrape()`'s error. */
-  unserved: string;
-}
-
-function startRecording(
-  target: Exclude<ResolvedExport, { kind: 'disabled' }>,
-  resolved: ResolvedOptions,
-  report: Reporter,
-): Recording {
-  if (target.kind === 'provider') {
-    return {
-      meterProvider: target.meterProvider,
-      own: undefined,
-      exposition: undefined,
-      unserved: 'the metrics go to a MeterProvider of yours (option meterProvider)',
-    };
+/** Refuses what can only be known of this process and this app, before anything is installed. */
+function checkRegistration(app: ExpressApp, clusterWorker: boolean): void {
+  if (registered.has(app)) {
+    throw new TypeError(
+      'express-otel-metrics: this app already has a registerMetrics() that is not shut down, and a second would count every request twice; keep the first handle (its `meterProvider` records more series), or call its shutdown() before registering again',
+    );
   }
-  const readers = createReaders(target.exporters, report);
-  const own = new SdkMeterProvider({
-    resource: createResource(),
-    readers: readers.all,
-    views: viewsFor(resolved),
-  });
-  if (readers.prometheus === undefined) {
-    return {
-      meterProvider: own,
-      own,
-      exposition: undefined,
-      unserved: `the exporters are ${target.summary}, without 'prometheus'`,
-    };
+  if (clusterWorker && !cluster.isWorker) {
+    throw new TypeError(
+      'express-otel-metrics: option `cluster` is for the workers of node:cluster, and this process is not one; the primary calls serveClusterMetrics()',
+    );
   }
-  return {
-    meterProvider: own,
-    own,
-    exposition: createExposition(
-      readers.prometheus,
-      {
-        ...resolved,
-        constantLabels:
-          resolved.workerIndex === undefined ? '' : `${WORKER_LABEL}="${resolved.workerIndex}"`,
-      },
-      report,
-      createReporter('warn'),
-      // A cluster worker's exposition is read by the primary alone, which counts its own refusals.
-      resolved.cluster ? undefined : own.getMeter(METER_NAME),
-    ),
-    unserved: '',
-  };
+  if (clusterWorker && isLinked()) {
+    throw new TypeError(
+      'express-otel-metrics: option `cluster`: this worker already has a registration with `cluster: true`; one per worker (shut the other down first)',
+    );
+  }
 }
 
 /**
@@ -174,62 +112,37 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   if (!isExpressApp(app)) {
     throw new TypeError('express-otel-metrics: `app` must be an Express 4 or 5 application');
   }
-  const resolved = resolveOptions(options);
-  const target = resolveExport(resolved);
-  if (target.kind === 'disabled') return disabledHandle();
-  if (target.kind === 'own') {
-    for (const exporter of target.exporters) {
-      if (exporter.type === 'otlp') checkOtlpExporterInstalled(exporter.protocol, exporter.askedBy);
-    }
-  }
-  if (resolved.cluster && !cluster.isWorker) {
-    throw new TypeError(
-      'express-otel-metrics: option `cluster` is for the workers of node:cluster, and this process is not one; the primary calls serveClusterMetrics()',
-    );
-  }
-  if (resolved.cluster && isLinked()) {
-    throw new TypeError(
-      'express-otel-metrics: option `cluster`: this worker already has a registration with `cluster: true`; one per worker (shut the other down first)',
-    );
-  }
   const report = createReporter();
+  const resolved = resolveOptions(options);
+  const target = resolveExport(resolved, process.env, report);
+  const serving = resolveServing(resolved, target, process.env);
+  checkPipeline(target);
+  if (target.kind !== 'disabled') checkRegistration(app, resolved.cluster);
 
-  const recording = startRecording(target, resolved, report);
-  const { meterProvider, own } = recording;
+  const pipeline = buildPipeline({
+    options: resolved,
+    target,
+    serving,
+    collectors: COLLECTORS,
+    report,
+  });
+  // Nothing is measured while the SDK is disabled, so nothing is installed.
+  if (target.kind === 'disabled') return handleOf(pipeline, () => Promise.resolve());
+
+  const { exposition } = pipeline;
   // In cluster mode the primary serves the worker's series; the worker answers it over IPC.
   const link =
-    resolved.cluster && recording.exposition !== undefined
-      ? linkToPrimary(recording.exposition.collect, report)
+    serving.mode === 'worker' && exposition !== undefined
+      ? linkToPrimary(exposition.collect, report)
       : undefined;
-  const exposition = link === undefined ? recording.exposition : undefined;
-  const unserved =
-    link === undefined
-      ? recording.unserved
-      : 'this is a cluster worker (option cluster); the primary serves the metrics of every worker';
-  const meter = meterProvider.getMeter(METER_NAME);
-
-  const stopCollectors = startCollectors(
-    COLLECTORS,
-    { meter, meterProvider, options: resolved },
-    report,
-  );
 
   let active = true;
-  const { endpoint } = resolved;
-  const serveMetrics: MetricsHandle['handler'] =
-    exposition === undefined
-      ? createUnservedHandler(unserved)
-      : withAuthentication(exposition.handler, endpoint);
-  // Without an exposition, the app's own routes keep the metrics path.
-  const mountedMetrics =
-    exposition !== undefined && endpoint.mode === 'app'
-      ? { path: endpoint.path, handler: serveMetrics }
-      : undefined;
+  registered.add(app);
   interceptRequests(
     app,
     createRequestInterceptor({
       record: createRequestRecorder({
-        meter,
+        meter: pipeline.meter,
         options: resolved,
         resolveEndpoint: createRouteResolver(app),
         ...(resolved.extraLabels && {
@@ -237,54 +150,42 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
         }),
       }),
       excludePaths: resolved.excludePaths,
-      ...(mountedMetrics && { metrics: mountedMetrics }),
+      // Without an exposition, the app's own routes keep the metrics path.
+      ...(serving.mode === 'app' && {
+        metrics: { path: serving.endpoint.path, handler: pipeline.handler },
+      }),
       report,
       isActive: () => active,
     }),
   );
 
-  const { server, ready } = startEndpoint(
-    exposition !== undefined && endpoint.mode === 'port',
-    endpoint,
-    serveMetrics,
-  );
+  return handleOf(pipeline, () => {
+    active = false;
+    registered.delete(app);
+    return pipeline.shutdown(async () => {
+      // What a worker counted since the primary's last scrape would be lost with it.
+      if (link !== undefined) {
+        await link.sendFinal();
+        link.stop();
+      }
+    });
+  });
+}
 
+function handleOf(
+  pipeline: ReturnType<typeof buildPipeline>,
+  shutdown: () => Promise<void>,
+): MetricsHandle {
   let stopping: Promise<void> | undefined;
   return {
-    ready,
+    ready: pipeline.ready,
     get url() {
-      return server?.url();
+      return pipeline.url();
     },
-    meterProvider,
-    handler: serveMetrics,
-    scrape: () =>
-      recording.exposition !== undefined
-        ? recording.exposition.text()
-        : Promise.reject(
-            new Error(
-              `express-otel-metrics: scrape() has no Prometheus exposition to read: ${unserved}`,
-            ),
-          ),
-    forceFlush: async () => {
-      await own?.forceFlush();
-    },
-    shutdown: () =>
-      (stopping ??= (async () => {
-        active = false;
-        try {
-          // The endpoint first: scrapes in flight still find a working provider.
-          await server?.close();
-          // What a worker counted since the primary's last scrape would be lost with it.
-          if (link !== undefined) {
-            await link.sendFinal();
-            link.stop();
-          }
-          // Then the provider, whose push exporters send a last export: the collectors still
-          // observe, so it carries their series too.
-          await own?.shutdown();
-        } finally {
-          for (const stop of stopCollectors) stop();
-        }
-      })()),
+    meterProvider: pipeline.meterProvider,
+    handler: pipeline.handler,
+    scrape: () => pipeline.scrape(),
+    forceFlush: () => pipeline.forceFlush(),
+    shutdown: () => (stopping ??= shutdown()),
   };
 }

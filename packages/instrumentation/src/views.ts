@@ -15,7 +15,8 @@ import {
   SEMCONV_ATTRIBUTES,
   SEMCONV_METRICS,
 } from './names.js';
-import { resolveOptions, type RegisterMetricsOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
+import type { RegisterMetricsOptions } from './options/types.js';
 
 /**
  * The Views a `MeterProvider` of your own needs for the package's series to keep their names,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import express from 'express5';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../src/index';
-import { resolveOptions } from '../src/options';
+import { resolveOptions } from '../src/options/resolve';
 import { listen } from './helpers/apps';
 import { samplesOf } from './helpers/exposition';
 
@@ -204,10 +204,10 @@ describe('the secured metrics endpoint', () => {
     [
       'TLS without a certificate',
       { tls: { key: 'k' } as never },
-      /`endpoint.tls.cert` must be a PEM string or Buffer/,
+      /`endpoint.tls.cert` must be a certificate in PEM \(a non-empty string or Buffer\), got undefined/,
     ],
   ])('rejects %s with a TypeError', (_name, endpoint, message) => {
-    expect(() => resolveOptions({ endpoint }, {})).toThrow(TypeError);
-    expect(() => resolveOptions({ endpoint }, {})).toThrow(message);
+    expect(() => resolveOptions({ endpoint })).toThrow(TypeError);
+    expect(() => resolveOptions({ endpoint })).toThrow(message);
   });
 });

@@ -12,7 +12,9 @@ import express from 'express5';
 import type { Express } from 'express';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../src/index';
 import { checkOtlpExporterInstalled, OTLP_EXPORTER_RANGE } from '../src/export/otlp';
-import { resolveExport, resolveOptions, type ResolvedExporter } from '../src/options';
+import { resolveExport, type ResolvedExporter } from '../src/options/exporters';
+import { resolveOptions } from '../src/options/resolve';
+import { createReporter } from '../src/report';
 import { freePort, listen, type Running } from './helpers/apps';
 import { samplesOf, valueOf } from './helpers/exposition';
 import { get, send } from './helpers/request';
@@ -40,7 +42,7 @@ async function withEnv<T>(vars: Env, fn: () => Promise<T>): Promise<T> {
 
 /** The exporters the package would build for these options and variables. */
 function exportersFor(options: RegisterMetricsOptions, env: Env): ResolvedExporter[] {
-  const target = resolveExport(resolveOptions(options, env), env);
+  const target = resolveExport(resolveOptions(options), env, createReporter());
   if (target.kind !== 'own')
     throw new Error(`expected a provider of the package's, got ${target.kind}`);
   return target.exporters;
@@ -140,9 +142,12 @@ describe('exporter selection', () => {
   it.each<[Env, string]>([
     [
       { OTEL_METRICS_EXPORTER: 'otpl' },
-      'OTEL_METRICS_EXPORTER must be a comma-separated list of prometheus, otlp, console, none (not "otpl"), got "otpl"',
+      'OTEL_METRICS_EXPORTER must be a comma-separated list of prometheus, otlp, console, none, got "otpl"',
     ],
-    [{ OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }, '(not "zipkin"), got "prometheus,zipkin"'],
+    [
+      { OTEL_METRICS_EXPORTER: 'prometheus,zipkin' },
+      'otlp, console, none, got "prometheus,zipkin" ("zipkin" is not one of them)',
+    ],
     [
       { OTEL_METRICS_EXPORTER: 'none,otlp' },
       'OTEL_METRICS_EXPORTER must be \'none\' alone or a list without it, got "none,otlp"',
@@ -229,8 +234,8 @@ describe('exporter selection', () => {
       'option `scopeInfo` shapes the Prometheus exposition, but with `meterProvider` the package serves no exposition',
     ],
   ])('refuses the options %p with a TypeError naming the option', (options, message) => {
-    expect(() => resolveOptions(options, {})).toThrow(TypeError);
-    expect(() => resolveOptions(options, {})).toThrow(message);
+    expect(() => resolveOptions(options)).toThrow(TypeError);
+    expect(() => resolveOptions(options)).toThrow(message);
   });
 
   it('keeps the endpoint options of the code when the variable leaves Prometheus out', () => {
@@ -414,7 +419,7 @@ describe('OTEL_SDK_DISABLED', () => {
     );
     try {
       const kind = (value: string): string =>
-        resolveExport(resolveOptions({}, {}), { OTEL_SDK_DISABLED: value }).kind;
+        resolveExport(resolveOptions({}), { OTEL_SDK_DISABLED: value }, createReporter()).kind;
       expect(kind('true')).toBe('disabled');
       expect(kind(' True ')).toBe('disabled');
       expect(kind('false')).toBe('own');

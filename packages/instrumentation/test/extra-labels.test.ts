@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { diag, type DiagLogger } from '@opentelemetry/api';
 import express from 'express5';
 import { registerMetrics, type RegisterMetricsOptions } from '../src/index';
-import { resolveOptions } from '../src/options';
+import { resolveOptions } from '../src/options/resolve';
 import { listen } from './helpers/apps';
 import { labelValues, samplesOf, valueOf } from './helpers/exposition';
 import { checkMetrics, findPromtool } from './helpers/promtool';
@@ -150,7 +150,7 @@ describe('extra labels', () => {
     ['a tiny limit', undefined, /`cardinalityLimit` must be an integer of at least 2, got 1/],
   ])('rejects %s with a TypeError', (name, extraLabels, message) => {
     const options = name === 'a tiny limit' ? { cardinalityLimit: 1 } : { extraLabels };
-    expect(() => resolveOptions(options, {})).toThrow(TypeError);
-    expect(() => resolveOptions(options, {})).toThrow(message);
+    expect(() => resolveOptions(options)).toThrow(TypeError);
+    expect(() => resolveOptions(options)).toThrow(message);
   });
 });

@@ -45,7 +45,14 @@ describe('lifecycle', () => {
       expect(count(tb)).toBe(2);
       expect(valueOf(ta, 'app_version_info', { version: '1' })).toBe(1);
       expect(samplesOf(ta, 'app_version_info', { version: '2' })).toHaveLength(0);
-      // The same app registered twice is two independent measurements, not an error.
+      // The same app registered twice would count every request twice: refused, with nothing
+      // installed, until the first registration is shut down.
+      const handle = (a as unknown as { handle: unknown }).handle;
+      expect(() => registerMetrics(a, { endpoint: { mode: 'none' } })).toThrow(
+        /this app already has a registerMetrics\(\) that is not shut down.*call its shutdown\(\)/,
+      );
+      expect((a as unknown as { handle: unknown }).handle).toBe(handle);
+      await ma.shutdown();
       const again = registerMetrics(a, { endpoint: { mode: 'none' } });
       await get(ra.url, '/');
       const t2 = await until(

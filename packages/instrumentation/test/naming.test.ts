@@ -25,7 +25,7 @@ import {
   SEMCONV_METRICS,
   type MetricsHandle,
 } from '../src/index';
-import { resolveOptions } from '../src/options';
+import { resolveOptions } from '../src/options/resolve';
 import { FLAVOURS, listen, type Running } from './helpers/apps';
 import { samplesOf, typeOf, valueOf } from './helpers/exposition';
 import {
@@ -456,16 +456,16 @@ describe('semconv process and runtime series', () => {
 
 describe('option naming', () => {
   it("defaults to 'prometheus' and refuses anything but the two names", () => {
-    expect(resolveOptions({}, {}).naming).toBe('prometheus');
-    expect(resolveOptions({ naming: 'semconv' }, {}).naming).toBe('semconv');
+    expect(resolveOptions({}).naming).toBe('prometheus');
+    expect(resolveOptions({ naming: 'semconv' }).naming).toBe('semconv');
     for (const [naming, shown] of [
       ['otel', '"otel"'],
       ['Semconv', '"Semconv"'],
       [1, '1'],
       [true, 'true'],
     ] as const) {
-      expect(() => resolveOptions({ naming } as never, {})).toThrow(TypeError);
-      expect(() => resolveOptions({ naming } as never, {})).toThrow(
+      expect(() => resolveOptions({ naming } as never)).toThrow(TypeError);
+      expect(() => resolveOptions({ naming } as never)).toThrow(
         `option \`naming\` must be 'prometheus' or 'semconv', got ${shown}`,
       );
     }
@@ -473,27 +473,27 @@ describe('option naming', () => {
 
   it('takes the advised GC buckets in semconv mode unless gcDurationBuckets says otherwise', () => {
     expect(SEMCONV_DURATION_BUCKETS).toEqual(ADVISED_BUCKETS);
-    expect(resolveOptions({}, {}).gcDurationBuckets).toEqual([0.001, 0.01, 0.1, 1, 2, 5]);
-    expect(resolveOptions({ naming: 'semconv' }, {}).gcDurationBuckets).toEqual(ADVISED_BUCKETS);
+    expect(resolveOptions({}).gcDurationBuckets).toEqual([0.001, 0.01, 0.1, 1, 2, 5]);
+    expect(resolveOptions({ naming: 'semconv' }).gcDurationBuckets).toEqual(ADVISED_BUCKETS);
     expect(
-      resolveOptions({ naming: 'semconv', gcDurationBuckets: [0.5, 1] }, {}).gcDurationBuckets,
+      resolveOptions({ naming: 'semconv', gcDurationBuckets: [0.5, 1] }).gcDurationBuckets,
     ).toEqual([0.5, 1]);
   });
 
   it('refuses extra labels that would land on a semconv label in the exposition', () => {
     const values = () => ({});
     expect(() =>
-      resolveOptions({ naming: 'semconv', extraLabels: { names: ['http_route'], values } }, {}),
+      resolveOptions({ naming: 'semconv', extraLabels: { names: ['http_route'], values } }),
     ).toThrow(
       /`extraLabels.names` must be names the package does not use itself, got "http_route"/,
     );
     // The Prometheus naming's own labels are free in semconv mode, and the other way round.
     expect(
-      resolveOptions({ naming: 'semconv', extraLabels: { names: ['endpoint'], values } }, {})
+      resolveOptions({ naming: 'semconv', extraLabels: { names: ['endpoint'], values } })
         .extraLabels?.names,
     ).toEqual(['endpoint']);
     expect(
-      resolveOptions({ extraLabels: { names: ['error_type'], values } }, {}).extraLabels?.names,
+      resolveOptions({ extraLabels: { names: ['error_type'], values } }).extraLabels?.names,
     ).toEqual(['error_type']);
   });
 

@@ -1,15 +1,28 @@
 import express from 'express5';
 import type { Express } from 'express';
 import { DEFAULT_LATENCY_BUCKETS, registerMetrics } from '../src/index';
-import { resolveOptions } from '../src/options';
+import { resolveExport } from '../src/options/exporters';
+import { resolveOptions } from '../src/options/resolve';
+import { resolveServing, type Serving } from '../src/options/serving';
+import { createReporter } from '../src/report';
 import { listen } from './helpers/apps';
 import { samplesOf } from './helpers/exposition';
 import { get } from './helpers/request';
 import { until } from './helpers/wait';
 
+/** How a registration with these options and variables would serve its metrics. */
+function servingOf(options: unknown, env: Record<string, string>): Serving {
+  const resolved = resolveOptions(options);
+  return resolveServing(resolved, resolveExport(resolved, env, createReporter()), env);
+}
+
 describe('options', () => {
   it('fills every default', () => {
-    expect(resolveOptions(undefined, {})).toEqual({
+    expect(servingOf(undefined, {})).toMatchObject({
+      mode: 'port',
+      address: { port: 9464, host: '127.0.0.1' },
+    });
+    expect(resolveOptions(undefined)).toEqual({
       appVersion: 'unknown',
       appConfig: 'unknown',
       latencyBuckets: DEFAULT_LATENCY_BUCKETS,
@@ -20,8 +33,9 @@ describe('options', () => {
       cardinalityLimit: 2000,
       endpoint: {
         mode: 'port',
-        port: 9464,
-        host: '127.0.0.1',
+        // From the variables, read when a server listens (above).
+        port: undefined,
+        host: undefined,
         path: '/metrics',
         timeout: 10000,
         maxConcurrentScrapes: 10,
@@ -36,17 +50,19 @@ describe('options', () => {
   });
 
   it('lets 0 and empty strings mean what they say', () => {
-    const r = resolveOptions({ appVersion: '', endpoint: { port: 0 } }, {});
+    const r = resolveOptions({ appVersion: '', endpoint: { port: 0 } });
     expect(r.appVersion).toBe('');
     expect(r.endpoint.port).toBe(0);
+    const env = { OTEL_EXPORTER_PROMETHEUS_PORT: '9999' };
+    expect(servingOf({ endpoint: { port: 0 } }, env)).toMatchObject({ address: { port: 0 } });
   });
 
   it('prefers options over the environment, and the environment over defaults', () => {
     const env = { OTEL_EXPORTER_PROMETHEUS_PORT: '9999', OTEL_EXPORTER_PROMETHEUS_HOST: '::1' };
-    expect(resolveOptions({}, env).endpoint).toMatchObject({ port: 9999, host: '::1' });
-    expect(
-      resolveOptions({ endpoint: { port: 1234, host: 'localhost' } }, env).endpoint,
-    ).toMatchObject({ port: 1234, host: 'localhost' });
+    expect(servingOf({}, env)).toMatchObject({ address: { port: 9999, host: '::1' } });
+    expect(servingOf({ endpoint: { port: 1234, host: 'localhost' } }, env)).toMatchObject({
+      address: { port: 1234, host: 'localhost' },
+    });
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -117,12 +133,12 @@ describe('options', () => {
     ],
     ['options', 'fast', /`options` must be an object, got "fast"/],
   ])('rejects a wrong %s with a TypeError naming it', (_name, options, message) => {
-    expect(() => resolveOptions(options, {})).toThrow(TypeError);
-    expect(() => resolveOptions(options, {})).toThrow(message);
+    expect(() => resolveOptions(options)).toThrow(TypeError);
+    expect(() => resolveOptions(options)).toThrow(message);
   });
 
   it('rejects a malformed OTEL_EXPORTER_PROMETHEUS_PORT naming the variable', () => {
-    expect(() => resolveOptions({}, { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' })).toThrow(
+    expect(() => servingOf({}, { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' })).toThrow(
       /OTEL_EXPORTER_PROMETHEUS_PORT must be an integer port from 0 to 65535, got "http"/,
     );
   });

@@ -156,7 +156,6 @@ describe('scrapes that arrive while a collection runs', () => {
         endpoint: { timeout: 1000, maxConcurrentScrapes: 10, maxScrapesPerConnection: 1 },
       },
       createReporter(),
-      createReporter('warn'),
     );
     // Scrapes every millisecond for 200 ms, each waited for by nobody before the next starts.
     const texts: Array<Promise<string>> = [];

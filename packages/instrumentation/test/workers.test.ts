@@ -166,7 +166,7 @@ describe('the cluster primary, with no workers yet', () => {
     [
       'no wait',
       { workerTimeout: 0 },
-      /`workerTimeout` must be a positive integer number of milliseconds, got 0/,
+      /`workerTimeout` must be an integer number of milliseconds from 1 to 2147483647, got 0/,
     ],
     [
       'the app mode',
@@ -194,7 +194,7 @@ describe('the cluster primary when the workers do not use Prometheus', () => {
     expect(primary.url).toBeUndefined();
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
     await expect(primary.scrape()).rejects.toThrow(
-      "scrape() has nothing to read: the exporters are otlp (OTEL_METRICS_EXPORTER), without 'prometheus': every worker exports its own series",
+      "scrape() has no Prometheus exposition to read: the exporters are otlp (OTEL_METRICS_EXPORTER), without 'prometheus': every worker exports its own series",
     );
     await primary.shutdown();
   });

@@ -12,7 +12,7 @@ import { acceptsGzip } from '../src/export/accept-encoding';
 import { writeExposition, writeExpositionInSlices } from '../src/export/writer';
 import { registerMetrics, type MetricsHandle } from '../src/index';
 import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
-import { resolveOptions } from '../src/options';
+import { resolveOptions } from '../src/options/resolve';
 import { viewsFor } from '../src/views';
 import { listen, type Running } from './helpers/apps';
 import { expositionLines, samplesOf, valueOf } from './helpers/exposition';

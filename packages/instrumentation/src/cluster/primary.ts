@@ -1,19 +1,15 @@
 import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { appInfoCollector } from '../collectors/app-info.js';
 import { COLLECTORS } from '../collectors/index.js';
-import { startCollectors } from '../collectors/start.js';
-import { withAuthentication } from '../export/auth.js';
-import { createExposition, type MetricSource } from '../export/exposition.js';
-import { createResource } from '../export/resource.js';
-import { startEndpoint } from '../export/server.js';
-import { createUnservedHandler } from '../export/unserved.js';
+import type { MetricSource } from '../export/exposition.js';
 import { CLUSTER_METRICS, METER_NAME, PRIMARY_WORKER } from '../names.js';
-import { resolveExport, resolvePrimaryOptions, type ClusterPrimaryOptions } from '../options.js';
+import { resolveExport } from '../options/exporters.js';
+import { resolvePrimaryOptions } from '../options/resolve.js';
+import { resolveServing } from '../options/serving.js';
+import type { ClusterPrimaryOptions } from '../options/types.js';
+import { buildPipeline, checkPipeline, inertPipeline, type Pipeline } from '../pipeline.js';
 import { createReporter } from '../report.js';
-import { viewsFor } from '../views.js';
 import { Gatherer } from './gatherer.js';
 import { Floors, mergeSnapshots, toResourceMetrics, type Contribution } from './merge.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
@@ -67,6 +63,7 @@ function workerCounts(workers: number, unresponsive: number): Snapshot {
  * scrape, added up with the primary's own process series. Call it once, in the primary.
  */
 export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMetricsHandle {
+  const report = createReporter();
   const { base, workerTimeout } = resolvePrimaryOptions(options);
   if (!cluster.isPrimary) {
     throw new TypeError(
@@ -74,85 +71,62 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
     );
   }
   // The workers read OTEL_METRICS_EXPORTER too: when it leaves Prometheus out they push their own
-  // series (over OTLP, say), answer no primary, and there is nothing to serve here.
-  const target = resolveExport({ exporters: undefined, meterProvider: undefined });
-  let unserved: string | undefined;
-  if (target.kind === 'disabled') unserved = 'OTEL_SDK_DISABLED is true, so nothing is recorded';
-  else if (target.kind === 'own' && !target.exporters.some((e) => e.type === 'prometheus')) {
-    unserved = `the exporters are ${target.summary}, without 'prometheus': every worker exports its own series`;
+  // series (over OTLP, say), answer no primary, and there is nothing to do here.
+  const target = resolveExport(base, process.env, report);
+  const serving = resolveServing(base, target, process.env);
+  if (serving.mode === 'none') {
+    const pipeline = inertPipeline(
+      target.kind === 'disabled'
+        ? serving.reason
+        : `${serving.reason}: every worker exports its own series`,
+      target.kind === 'disabled',
+    );
+    return handleOf(pipeline, () => pipeline.shutdown());
   }
-  if (unserved !== undefined) {
-    const done = Promise.resolve();
-    return {
-      ready: done,
-      url: undefined,
-      handler: createUnservedHandler(unserved),
-      scrape: () =>
-        target.kind === 'disabled'
-          ? Promise.resolve('')
-          : Promise.reject(
-              new Error(`express-otel-metrics: scrape() has nothing to read: ${unserved}`),
-            ),
-      shutdown: () => done,
-    };
-  }
-  const report = createReporter();
-  const warn = createReporter('warn');
-  const reader = new PrometheusExporter({ preventServerStart: true });
-  const resource = createResource();
-  const provider = new MeterProvider({ resource, readers: [reader], views: viewsFor(base) });
-  const meter = provider.getMeter(METER_NAME);
-  const stopCollectors = startCollectors(
-    // The app's version comes from the workers, which run the app.
-    COLLECTORS.filter((collector) => collector !== appInfoCollector),
-    { meter, meterProvider: provider, options: base },
-    report,
-  );
+  checkPipeline(target);
+
   const gatherer = new Gatherer(cluster, workerTimeout, (key, message) =>
-    warn(`cluster:${key}`, message),
+    report.warn(`cluster:${key}`, message),
   );
-
   const floors = new Floors();
-  const source: MetricSource = {
-    async collect() {
-      const [own, gathered] = await Promise.all([reader.collect(), gatherer.gather()]);
-      const contributions: Contribution[] = [
-        { worker: PRIMARY_WORKER, snapshot: takeSnapshot(own.resourceMetrics), fresh: true },
-        {
-          worker: PRIMARY_WORKER,
-          snapshot: workerCounts(gathered.workers, gathered.unresponsive),
-          fresh: true,
-        },
-        ...gathered.contributions,
-      ];
-      const merged = mergeSnapshots(contributions, (key, message) =>
-        warn(`cluster:${key}`, message),
-      );
-      floors.apply(merged);
-      return { resourceMetrics: toResourceMetrics(resource, merged), errors: own.errors };
-    },
-  };
-  const exposition = createExposition(source, base, report, warn, meter);
-  const handler = withAuthentication(exposition.handler, base.endpoint);
-  const { server, ready } = startEndpoint(base.endpoint.mode === 'port', base.endpoint, handler);
+  const pipeline = buildPipeline({
+    options: base,
+    target,
+    serving,
+    // The app's version comes from the workers, which run the app.
+    collectors: COLLECTORS.filter((collector) => collector !== appInfoCollector),
+    report,
+    source: (reader, resource): MetricSource => ({
+      async collect() {
+        const [own, gathered] = await Promise.all([reader.collect(), gatherer.gather()]);
+        const contributions: Contribution[] = [
+          { worker: PRIMARY_WORKER, snapshot: takeSnapshot(own.resourceMetrics), fresh: true },
+          {
+            worker: PRIMARY_WORKER,
+            snapshot: workerCounts(gathered.workers, gathered.unresponsive),
+            fresh: true,
+          },
+          ...gathered.contributions,
+        ];
+        const merged = mergeSnapshots(contributions, (key, message) =>
+          report.warn(`cluster:${key}`, message),
+        );
+        floors.apply(merged);
+        return { resourceMetrics: toResourceMetrics(resource, merged), errors: own.errors };
+      },
+    }),
+  });
+  return handleOf(pipeline, () => pipeline.shutdown(() => gatherer.stop()));
+}
 
-  let stopping: Promise<void> | undefined;
+function handleOf(pipeline: Pipeline, shutdown: () => Promise<void>): ClusterMetricsHandle {
   return {
-    ready,
+    ready: pipeline.ready,
     get url() {
-      return server?.url();
+      return pipeline.url();
     },
-    handler,
-    scrape: () => exposition.text(),
-    shutdown: () =>
-      (stopping ??= (async () => {
-        try {
-          await server?.close();
-          gatherer.stop();
-          await provider.shutdown();
-        } finally {
-          for (const stop of stopCollectors) stop();
-        }
-      })()),
+    handler: pipeline.handler,
+    scrape: () => pipeline.scrape(),
+    shutdown,
   };
 }

@@ -49,11 +49,12 @@ export function linkToPrimary(
         // With a callback, a closed channel is an error passed to it, not an 'error' event
         // that would end the process.
         process.send(message, undefined, {}, (err: Error | null) => {
-          if (err) report('cluster:send', 'sending metrics to the cluster primary failed', err);
+          if (err)
+            report.error('cluster:send', 'sending metrics to the cluster primary failed', err);
           resolve();
         });
       } catch (err) {
-        report('cluster:send', 'sending metrics to the cluster primary failed', err);
+        report.error('cluster:send', 'sending metrics to the cluster primary failed', err);
         resolve();
       }
     });
@@ -74,7 +75,7 @@ export function linkToPrimary(
           snapshot: takeSnapshot(resourceMetrics),
         });
       } catch (err) {
-        report('cluster:collect', 'collecting metrics for the cluster primary failed', err);
+        report.error('cluster:collect', 'collecting metrics for the cluster primary failed', err);
       }
     });
     queue = next;

@@ -1,5 +1,6 @@
 import type { BatchObservableResult, Meter, MeterProvider, Observable } from '@opentelemetry/api';
-import type { CollectorGroup, ResolvedOptions } from '../options.js';
+import type { ResolvedOptions } from '../options/resolve.js';
+import type { CollectorGroup } from '../options/types.js';
 
 /** What a collector is given to create its instruments. */
 export interface CollectorContext {

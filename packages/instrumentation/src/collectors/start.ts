@@ -1,5 +1,5 @@
 import type { Meter, MeterProvider } from '@opentelemetry/api';
-import type { ResolvedOptions } from '../options.js';
+import type { ResolvedOptions } from '../options/resolve.js';
 import type { Reporter } from '../report.js';
 import type { Collector } from './collector.js';
 
@@ -26,13 +26,13 @@ export function startCollectors(
               try {
                 fn(...args);
               } catch (err) {
-                report(key, `the ${collector.name} collector failed`, err);
+                report.error(key, `the ${collector.name} collector failed`, err);
               }
             },
         }),
       );
     } catch (err) {
-      report(key, `the ${collector.name} collector failed to start`, err);
+      report.error(key, `the ${collector.name} collector failed to start`, err);
     }
   }
   return stops;

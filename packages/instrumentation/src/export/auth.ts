@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResolvedEndpoint } from '../options.js';
+import type { ResolvedEndpoint } from '../options/endpoint.js';
 
 /** Answers 401 and returns false unless the request carries an accepted credential. */
 export type Authorizer = (req: IncomingMessage, res: ServerResponse) => boolean;

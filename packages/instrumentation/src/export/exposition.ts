@@ -156,14 +156,13 @@ export function createExposition(
     constantLabels?: string;
   },
   report: Reporter,
-  warn: Reporter,
   meter?: Meter,
 ): Exposition {
   const writerOptions = {
     targetInfo: options.targetInfo,
     scopeInfo: options.scopeInfo,
     constantLabels: options.constantLabels ?? '',
-    warn: (key: string, message: string) => report(`exposition:${key}`, message),
+    warn: (key: string, message: string) => report.warn(`exposition:${key}`, message),
   };
 
   // The SDK folds label sets beyond the limit into one series silently; say so, once per metric.
@@ -173,7 +172,7 @@ export function createExposition(
         const points = metric.dataPoints as ReadonlyArray<{ attributes: Record<string, unknown> }>;
         if (points.some((p) => p.attributes[OVERFLOW_ATTRIBUTE] === true)) {
           const name = metric.descriptor.name;
-          warn(
+          report.warn(
             `overflow:${name}`,
             `metric ${name} reached its limit of ${options.cardinalityLimit} series; further label sets are counted in its otel_metric_overflow="true" series`,
           );
@@ -184,7 +183,8 @@ export function createExposition(
 
   async function collect(): Promise<ResourceMetrics> {
     const { resourceMetrics, errors } = await reader.collect();
-    for (const err of errors) report('collect', 'a metric callback failed during collection', err);
+    for (const err of errors)
+      report.error('collect', 'a metric callback failed during collection', err);
     warnOverflow(resourceMetrics);
     return resourceMetrics;
   }
@@ -197,7 +197,7 @@ export function createExposition(
       body,
       gzipped: () =>
         (gzipped ??= compress(body).catch((err: unknown) => {
-          report('gzip', 'compressing the exposition failed; it is sent uncompressed', err);
+          report.error('gzip', 'compressing the exposition failed; it is sent uncompressed', err);
           return undefined;
         })),
     };
@@ -267,7 +267,7 @@ export function createExposition(
     if (!admit(req, res)) return;
     cutOffAfter(res, options.endpoint.timeout);
     respond(req, res).catch((err: unknown) => {
-      report('scrape', 'collecting metrics for a scrape failed', err);
+      report.error('scrape', 'collecting metrics for a scrape failed', err);
       if (res.headersSent || res.destroyed) return;
       res.statusCode = 500;
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');

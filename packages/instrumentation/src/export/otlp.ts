@@ -15,7 +15,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { OtlpProtocol, OtlpTemporality } from '../options.js';
+import type { OtlpProtocol, OtlpTemporality } from '../options/exporters.js';
 import type { Reporter } from '../report.js';
 
 /** OpenTelemetry's exporter package for each protocol. */
@@ -151,7 +151,7 @@ export class LazyOtlpExporter implements PushMetricExporter {
     this.loading ??= loadModule(specifier).then(
       (pkg) => new pkg.OTLPMetricExporter(),
       (err: unknown) => {
-        this.report(
+        this.report.error(
           'otlp-load',
           `loading ${specifier} failed, so no metrics are exported over OTLP`,
           err,

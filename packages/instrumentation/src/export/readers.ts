@@ -4,7 +4,7 @@ import {
   PeriodicExportingMetricReader,
   type IMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import type { ResolvedExporter } from '../options.js';
+import type { ResolvedExporter } from '../options/exporters.js';
 import type { Reporter } from '../report.js';
 import { LazyOtlpExporter } from './otlp.js';
 

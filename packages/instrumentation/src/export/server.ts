@@ -1,7 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { pathnameOf, type NodeHandler } from '../http/middleware.js';
+import { pathnameOf } from '../request-target.js';
 
 /** How long scrapes in flight may go on once the endpoint is closing. */
 const CLOSE_GRACE_MS = 2000;
@@ -12,6 +18,24 @@ export interface MetricsServer {
   /** `http://host:port/path` once listening. */
   url(): string | undefined;
   close(): Promise<void>;
+}
+
+/** What to change when the server cannot listen, by the cause. */
+function listenHint(code: string | undefined): string {
+  const freePort =
+    "set the endpoint.port option or OTEL_EXPORTER_PROMETHEUS_PORT to a free port, or endpoint.mode to 'app' to serve metrics on the app itself";
+  switch (code) {
+    case 'EADDRINUSE':
+      return freePort;
+    case 'EACCES':
+      return `ports below 1024 need privileges: ${freePort}`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EADDRNOTAVAIL':
+      return "set the endpoint.host option or OTEL_EXPORTER_PROMETHEUS_HOST to a name or address of this machine ('127.0.0.1' for loopback, '0.0.0.0' for every interface)";
+    default:
+      return `check the endpoint.host and endpoint.port options (or OTEL_EXPORTER_PROMETHEUS_HOST and _PORT)`;
+  }
 }
 
 function formatUrl(address: AddressInfo, path: string, scheme: string): string {
@@ -31,7 +55,7 @@ export function startMetricsServer(
     tls?: { key: string | Buffer; cert: string | Buffer } | undefined;
     timeout: number;
   },
-  handler: NodeHandler,
+  handler: RequestListener,
 ): MetricsServer {
   const { host, port, path, tls, timeout } = options;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -63,9 +87,7 @@ export function startMetricsServer(
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         new Error(
-          `express-otel-metrics: the metrics endpoint cannot listen on ${host}:${port} (${err.code ?? err.message}); ` +
-            `set the endpoint.port option or OTEL_EXPORTER_PROMETHEUS_PORT to a free port, ` +
-            `or endpoint.mode to 'app' to serve metrics on the app itself`,
+          `express-otel-metrics: the metrics endpoint cannot listen on ${host}:${port} (${err.code ?? err.message}); ${listenHint(err.code)}`,
           { cause: err },
         ),
       );
@@ -93,20 +115,4 @@ export function startMetricsServer(
     // Waiting for `ready` first means a close during startup still closes the socket once bound.
     close: () => (closing ??= ready.then(close, () => undefined)),
   };
-}
-
-/**
- * The endpoint on its own port when `serve` is true. A failed listen must not become an unhandled
- * rejection that ends the app: it is written once to stderr, and still rejects `ready` for
- * whoever awaits it.
- */
-export function startEndpoint(
-  serve: boolean,
-  options: Parameters<typeof startMetricsServer>[0],
-  handler: NodeHandler,
-): { server: MetricsServer | undefined; ready: Promise<void> } {
-  const server = serve ? startMetricsServer(options, handler) : undefined;
-  const ready = server?.ready ?? Promise.resolve();
-  ready.catch((err: Error) => process.emitWarning(err.message, 'ExpressOtelMetricsWarning'));
-  return { server, ready };
 }

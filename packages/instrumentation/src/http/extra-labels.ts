@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import type { ResolvedExtraLabels } from '../options.js';
+import type { ExtraLabelsOption } from '../options/types.js';
 import type { Reporter } from '../report.js';
 
 /** Longest value kept: a label value is an identifier, not a payload. */
@@ -12,7 +12,7 @@ export type ExtraLabels = (req: IncomingMessage, res: ServerResponse) => Record<
  * The user's label hook, made safe for the request path: exactly the declared names, string
  * values cut to a bounded length, '' for anything missing, and a throw reported once.
  */
-export function createExtraLabels(option: ResolvedExtraLabels, report: Reporter): ExtraLabels {
+export function createExtraLabels(option: ExtraLabelsOption, report: Reporter): ExtraLabels {
   const { names, values } = option;
   const empty = Object.fromEntries(names.map((n) => [n, '']));
   return (req, res) => {
@@ -20,7 +20,7 @@ export function createExtraLabels(option: ResolvedExtraLabels, report: Reporter)
     try {
       given = values(req as Request, res as Response);
     } catch (err) {
-      report('extra-labels', 'the extraLabels function threw; its labels are empty', err);
+      report.error('extra-labels', 'the extraLabels function threw; its labels are empty', err);
       return empty;
     }
     if (typeof given !== 'object' || given === null) return empty;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type { ExpressRequestFields } from '../internal-types.js';
+import type { ExpressRequestFields } from '../express-internals.js';
 import {
   INSTRUMENTS,
   LABELS,
@@ -8,7 +8,7 @@ import {
   SEMCONV_METRICS,
   UNMATCHED_ENDPOINT,
 } from '../names.js';
-import type { ResolvedOptions } from '../options.js';
+import type { ResolvedOptions } from '../options/resolve.js';
 import type { ExtraLabels } from './extra-labels.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
 

@@ -3,8 +3,8 @@ import type {
   ExpressLayer,
   ExpressRequestFields,
   ExpressRoute,
-} from '../internal-types.js';
-import { routerOf } from '../internal-types.js';
+} from '../express-internals.js';
+import { routerOf } from '../express-internals.js';
 import { UNMATCHED_ENDPOINT } from '../names.js';
 
 /** Shown for a mount whose pattern the installed Express does not keep (router < 2.3). */

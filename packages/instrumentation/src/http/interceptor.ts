@@ -1,40 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Reporter } from '../report.js';
 import type { RecordRequest } from './recorders.js';
+import { pathnameOf } from '../request-target.js';
 
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-export interface RequestMiddlewareDeps {
+export interface RequestInterceptorDeps {
   /** Records a request once it has ended, into the instruments of the chosen naming. */
   record: RecordRequest;
   excludePaths: ReadonlyArray<string | RegExp>;
   /** Serve the exposition at this path of the app (the `'app'` endpoint mode). */
-  metrics?: { path: string; handler: NodeHandler };
+  metrics?: { path: string; handler: RequestListener };
   report: Reporter;
-  /** False after shutdown: the middleware then only passes requests on. */
+  /** False after shutdown: the interceptor then only passes requests on. */
   isActive: () => boolean;
-}
-
-/**
- * The scheme and authority of a request target in absolute form (`GET http://host/path`), which
- * a server must accept (RFC 9112, section 3.2.2) and Express routes by its path.
- */
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z\d+.-]*:\/\/[^/?#]*/;
-
-/** The path of a request target, without the query string (or the scheme and authority). */
-export function pathnameOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  let path = url;
-  if (url.charCodeAt(0) !== 0x2f /* '/' */) {
-    const authority = ABSOLUTE_FORM.exec(url);
-    if (authority !== null) {
-      path = url.slice(authority[0].length);
-      if (path === '' || path.charCodeAt(0) !== 0x2f) path = `/${path}`;
-    }
-  }
-  const q = path.indexOf('?');
-  return q === -1 ? path : path.slice(0, q);
 }
 
 function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>): boolean {
@@ -51,7 +29,7 @@ function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>):
  */
 export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestInterceptor {
+export function createRequestInterceptor(deps: RequestInterceptorDeps): RequestInterceptor {
   const { record, excludePaths, metrics, report, isActive } = deps;
 
   function track(req: IncomingMessage, res: ServerResponse): void {
@@ -78,7 +56,7 @@ export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestIn
       try {
         record(req, res, (performance.now() - start) / 1000, complete);
       } catch (err) {
-        report('record', 'could not record a request', err);
+        report.error('record', 'could not record a request', err);
       }
     });
   }
@@ -96,7 +74,7 @@ export function createRequestInterceptor(deps: RequestMiddlewareDeps): RequestIn
         track(req, res);
       }
     } catch (err) {
-      report('middleware', 'could not start measuring a request', err);
+      report.error('interceptor', 'could not start measuring a request', err);
     }
     return false;
   };

@@ -1,0 +1,271 @@
+/**
+ * The public options, each documented once with its `@default`. The lists of keys that the
+ * validation checks are typed against these interfaces (`options/resolve.ts`), and a test checks
+ * the README's tables against both, so an option is added here, there, and in the README, or the
+ * build or the tests fail.
+ */
+
+import type { MeterProvider } from '@opentelemetry/api';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import type { Naming } from '../names.js';
+
+/** The exporters the package builds itself: the values of `OTEL_METRICS_EXPORTER`. */
+export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const;
+
+export type ExporterName = (typeof EXPORTER_NAMES)[number];
+
+/** One exporter: one the package builds, by name, or a reader of your own. */
+export type ExporterChoice = ExporterName | IMetricReader;
+
+/** Where the Prometheus exposition is served. */
+export interface EndpointOptions {
+  /**
+   * `'port'`: a server of its own on `host`:`port`. `'app'`: on the Express app itself, at `path`
+   * (requests to it are not counted). `'none'`: nowhere; read it with `scrape()` or mount `handler`.
+   * @default 'port'
+   */
+  mode?: 'port' | 'app' | 'none';
+  /**
+   * Port of the metrics server (`0` picks a free one; see `url` on the handle).
+   * @default OTEL_EXPORTER_PROMETHEUS_PORT, else 9464
+   */
+  port?: number;
+  /**
+   * Interface of the metrics server: loopback by default; `'0.0.0.0'` (all interfaces) for a
+   * Prometheus in another container or on another host, with authentication or a network policy.
+   * @default OTEL_EXPORTER_PROMETHEUS_HOST, else '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Path of the exposition, on the metrics server or on the app.
+   * @default '/metrics'
+   */
+  path?: string;
+  /**
+   * Require HTTP basic authentication on the exposition (Prometheus: `basic_auth`).
+   * @default undefined (no authentication)
+   */
+  basicAuth?: { username: string; password: string };
+  /**
+   * Require `Authorization: Bearer <token>` on the exposition (Prometheus: `authorization`).
+   * With `basicAuth` as well, either is accepted.
+   * @default undefined (no authentication)
+   */
+  bearerToken?: string;
+  /**
+   * Serve the metrics port over HTTPS with this key and certificate (PEM); `'port'` mode only
+   * (Prometheus: `scheme: https` and `tls_config`).
+   * @default undefined (plain HTTP)
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Milliseconds a scrape may take, from its request to the last byte sent; a scraper still
+   * reading then (or still sending its request, on the metrics port) is disconnected, so a slow
+   * or stuck client holds neither a socket nor a copy of the exposition. Prometheus' own
+   * `scrape_timeout` defaults to 10 s.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * Scrapes in flight at once, over all connections; a scrape beyond it is answered `503` with
+   * `Retry-After`, its connection closed, and counted in
+   * `app_scrapes_rejected_total{limit="concurrent"}`. Scrapes that arrive while a collection runs
+   * share it, so this bounds the sockets and answers held, not the work.
+   * @default 10
+   */
+  maxConcurrentScrapes?: number;
+  /**
+   * Scrapes in flight at once on one connection; a scrape pipelined beyond it is answered `503`
+   * (counted with `limit="per_connection"`) and the connection is closed after that answer, so
+   * nothing more it queued is read.
+   * @default 1
+   */
+  maxScrapesPerConnection?: number;
+}
+
+/** The groups of series read at collection time; each can be switched off. */
+export interface CollectorOptions {
+  /**
+   * `process_*`: CPU, resident and virtual memory, start time, open and max file descriptors.
+   * @default true
+   */
+  process?: boolean;
+  /**
+   * `nodejs_version_info`, V8 heap and heap spaces, external memory, active resources.
+   * @default true
+   */
+  runtime?: boolean;
+  /**
+   * `nodejs_gc_duration_seconds` (a GC observer, always on while enabled).
+   * @default true
+   */
+  gc?: boolean;
+  /**
+   * `nodejs_eventloop_lag_*_seconds` (an event-loop delay monitor, always on while enabled) and
+   * `nodejs_eventloop_utilization_ratio`.
+   * @default true
+   */
+  eventLoop?: boolean;
+}
+
+export type CollectorGroup = keyof CollectorOptions;
+
+/** The user's labels on the request series. */
+export interface ExtraLabelsOption {
+  names: readonly string[];
+  values: (req: ExpressRequest, res: ExpressResponse) => Record<string, string>;
+}
+
+/** Options of {@link registerMetrics}. */
+export interface RegisterMetricsOptions {
+  /**
+   * The `version` label of `app_version_info`.
+   * @default 'unknown'
+   */
+  appVersion?: string;
+  /**
+   * The `config` label of `app_version_info` (the deploy environment, as in
+   * flask_prometheus_metrics).
+   * @default 'unknown'
+   */
+  appConfig?: string;
+  /**
+   * Upper bounds, in seconds, of the `app_request_latency_seconds` buckets; strictly increasing.
+   * @default DEFAULT_LATENCY_BUCKETS (0.005 ... 10)
+   */
+  latencyBuckets?: readonly number[];
+  /**
+   * Upper bounds, in seconds, of the `nodejs_gc_duration_seconds` buckets; strictly increasing.
+   * @default DEFAULT_GC_DURATION_BUCKETS (0.001, 0.01, 0.1, 1, 2, 5); with `naming: 'semconv'`,
+   * SEMCONV_DURATION_BUCKETS (0.005 ... 10), the conventions' advice
+   */
+  gcDurationBuckets?: readonly number[];
+  /**
+   * Which groups of process and runtime series are collected.
+   * @default { process: true, runtime: true, gc: true, eventLoop: true }
+   */
+  collectors?: CollectorOptions;
+  /**
+   * Request paths that are not measured (health checks): a string matches the path exactly
+   * (without the query string), a RegExp is tested against it.
+   * @default []
+   */
+  excludePaths?: ReadonlyArray<string | RegExp>;
+  /**
+   * Labels of your own on the request series: their names, fixed here, and a function that gives
+   * their values for each request (a missing or non-string value is ''; values are cut at 128
+   * characters). If it throws, the values are '' and the error is reported once.
+   * @default undefined (no extra labels)
+   */
+  extraLabels?: ExtraLabelsOption;
+  /**
+   * The most series each request metric keeps; label sets beyond it are counted in one series
+   * labelled `otel_metric_overflow="true"`, and a warning names the metric and the limit.
+   * @default 2000
+   */
+  cardinalityLimit?: number;
+  /**
+   * Where the exposition is served.
+   * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
+   */
+  endpoint?: EndpointOptions;
+  /**
+   * Emit `target_info` with the resource attributes (service name, SDK version).
+   * @default false
+   */
+  targetInfo?: boolean;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series.
+   * @default false
+   */
+  scopeInfo?: boolean;
+  /**
+   * Where the metrics go: `'prometheus'` (the exposition, see `endpoint`), `'otlp'` (pushed to an
+   * OpenTelemetry Collector or an OTLP backend, set up by the `OTEL_EXPORTER_OTLP_*` variables),
+   * `'console'` (printed at each export interval, to debug), `'none'` (recorded, not exported), a
+   * `MetricReader` of your own, or several of these, e.g. `['prometheus', 'otlp']` while moving from
+   * one to the other. `'none'` stands alone. The option wins over the variable, a comma-separated
+   * list of the names.
+   * @default OTEL_METRICS_EXPORTER, else 'prometheus'
+   */
+  exporters?: ExporterChoice | readonly ExporterChoice[];
+  /**
+   * Record into this provider (one that `NodeSDK` built, say) instead of one of the package's own.
+   * The package then starts no exporter and no endpoint and reads no `OTEL_METRICS_EXPORTER`: the
+   * provider's readers export. Build the provider with `createViews(options)` so that the series
+   * keep their names and buckets. `shutdown()` leaves the provider running; it is yours.
+   * @default undefined (a provider of the package's own, exporting to `exporters`)
+   */
+  meterProvider?: MeterProvider;
+  /**
+   * The names of the series: `'prometheus'`, flask_prometheus_metrics' own
+   * (`app_request_latency_seconds{method, endpoint}`, `process_cpu_seconds_total`, ...), whatever
+   * the exporter, so that dashboards keep working when a Collector turns OTLP back into Prometheus
+   * series; or `'semconv'`, OpenTelemetry's semantic conventions
+   * (`http.server.request.duration{http.request.method, http.route, ...}`,
+   * `process.cpu.time{cpu.mode}`, `v8js.gc.duration{v8js.gc.type}`, ...), for backends that expect
+   * them. The README maps every series between the two.
+   * @default 'prometheus'
+   */
+  naming?: Naming;
+  /**
+   * This process is a worker of `node:cluster`, and the primary serves the metrics of the whole
+   * cluster (`serveClusterMetrics()` in the primary): the worker opens no endpoint, and answers the
+   * primary's requests for its series over the cluster's IPC channel. For the Prometheus exposition
+   * only; the endpoint options belong to `serveClusterMetrics()`.
+   * @default false
+   */
+  cluster?: boolean;
+  /**
+   * This process is worker number `workerIndex` (0, 1, ...) of a process manager that shares no
+   * primary with you (pm2: `Number(process.env.NODE_APP_INSTANCE)`): the endpoint listens on
+   * `endpoint.port + workerIndex`, and every series of the exposition carries `worker="<index>"`.
+   * @default undefined (one process, no `worker` label)
+   */
+  workerIndex?: number;
+}
+
+/** Options of {@link serveClusterMetrics}, the primary's half of cluster mode. */
+export interface ClusterPrimaryOptions {
+  /**
+   * Where the cluster's exposition is served: as for `registerMetrics`, but on a port of its own
+   * (`'port'`) or nowhere (`'none'`: `handler` and `scrape()` only); the primary has no app.
+   * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
+   */
+  endpoint?: EndpointOptions;
+  /**
+   * How long a scrape waits for the workers' answers, in milliseconds; less than
+   * `endpoint.timeout`. A worker that has not answered by then is counted in
+   * `app_cluster_workers_unresponsive`, and its counters and histograms are served as it last
+   * reported them.
+   * @default 2000
+   */
+  workerTimeout?: number;
+  /**
+   * Which groups of the primary's own process and runtime series are collected.
+   * @default { process: true, runtime: true, gc: true, eventLoop: true }
+   */
+  collectors?: CollectorOptions;
+  /**
+   * Buckets of the primary's own `nodejs_gc_duration_seconds`; the same as the workers' (they
+   * are added up).
+   * @default DEFAULT_GC_DURATION_BUCKETS; with `naming: 'semconv'`, SEMCONV_DURATION_BUCKETS
+   */
+  gcDurationBuckets?: readonly number[];
+  /**
+   * The names of the primary's own series; the same as the workers'.
+   * @default 'prometheus'
+   */
+  naming?: Naming;
+  /**
+   * Emit `target_info` with the primary's resource attributes.
+   * @default false
+   */
+  targetInfo?: boolean;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series.
+   * @default false
+   */
+  scopeInfo?: boolean;
+}
