@@ -10,7 +10,8 @@
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { writeExposition } from '../src/export/writer';
-import { INSTRUMENTS, LABELS, METER_NAME } from '../src/names';
+import { INSTRUMENTS, METER_NAME } from '../src/names';
+import { LABELS } from '../src/labels';
 import { resolveOptions } from '../src/options/resolve';
 import { viewsFor } from '../src/views';
 

@@ -3,18 +3,8 @@ import {
   createAllowListAttributesProcessor,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
-import {
-  HOST_METRICS,
-  INSTRUMENTS,
-  LABELS,
-  METER_NAME,
-  METRICS,
-  NODEJS_METRICS,
-  PROCESS_METRICS,
-  RUNTIME_LABELS,
-  SEMCONV_ATTRIBUTES,
-  SEMCONV_METRICS,
-} from './names.js';
+import { ENTRIES, METER_NAME, seriesOf, type SeriesDef } from './catalogue.js';
+import { instrumentName } from './instruments.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
 import type { RegisterMetricsOptions } from './options/types.js';
 
@@ -29,103 +19,57 @@ export function createViews(options?: RegisterMetricsOptions): ViewOptions[] {
   return viewsFor(resolveOptions(options));
 }
 
-/**
- * The Views of the naming in `options`: the buckets and the series limits, and for the Prometheus
- * naming the names of the contract. With the semantic conventions the instruments already carry
- * their names, and no View renames them.
- */
-export function viewsFor(
-  options: Pick<
-    ResolvedOptions,
-    'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit' | 'naming'
-  >,
-): ViewOptions[] {
-  return options.naming === 'semconv' ? semconvViews(options) : prometheusViews(options);
+type ViewSettings = Pick<
+  ResolvedOptions,
+  'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit' | 'naming'
+>;
+
+/** The Views of the naming in `options`, one for each series of the catalogue that needs one. */
+export function viewsFor(options: ViewSettings): ViewOptions[] {
+  return ENTRIES.flatMap((entry) => {
+    const series = seriesOf(entry, options.naming);
+    const view = series === undefined ? undefined : viewOf(series, options);
+    return view === undefined ? [] : [view];
+  });
 }
 
 /**
- * The Views that turn the package's instruments into the Prometheus series of the contract:
- * the names, the buckets and the series limit. The request instruments have no attribute filter:
- * the middleware alone records into them with exactly the declared labels, and a filter costs an
- * object and a context lookup on every request. The instruments recorded once or rarely keep an
- * allow-list against a stray attribute.
+ * A series' View: its name where it is recorded under another (the Prometheus naming's contract),
+ * with the description of the package where the instrument is another meter's; its buckets; the
+ * series limit of the instruments that record request data; and an allow-list of its labels on
+ * those recorded once or rarely, against a stray attribute. The request instruments have no
+ * attribute filter: the interceptor alone records into them with exactly the declared labels, and
+ * a filter costs an object and a context lookup on every request. Prometheus shows no min and max,
+ * so its naming does not record them; OTLP backends do, so the semantic conventions keep them.
  */
-function prometheusViews(
-  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit'>,
-): ViewOptions[] {
-  return [
-    {
-      meterName: METER_NAME,
-      instrumentName: INSTRUMENTS.requestLatency,
-      name: METRICS.requestLatency,
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [...options.latencyBuckets], recordMinMax: false },
+function viewOf(series: SeriesDef, options: ViewSettings): ViewOptions | undefined {
+  const view: ViewOptions = {
+    meterName: series.meter ?? METER_NAME,
+    instrumentName: instrumentName(series),
+  };
+  let needed = false;
+  if (series.instrument !== undefined) {
+    view.name = series.name;
+    if (series.meter !== undefined) view.description = series.description;
+    needed = true;
+  }
+  if (series.buckets !== undefined) {
+    view.aggregation = {
+      type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+      options: {
+        boundaries: [...options[series.buckets]],
+        ...(options.naming === 'prometheus' && { recordMinMax: false }),
       },
-      aggregationCardinalityLimit: options.cardinalityLimit,
-    },
-    {
-      meterName: METER_NAME,
-      instrumentName: INSTRUMENTS.requestCount,
-      name: METRICS.requestCount,
-      aggregationCardinalityLimit: options.cardinalityLimit,
-    },
-    {
-      meterName: METER_NAME,
-      instrumentName: INSTRUMENTS.versionInfo,
-      name: METRICS.versionInfo,
-      attributesProcessors: [createAllowListAttributesProcessor([LABELS.version, LABELS.config])],
-    },
-    {
-      meterName: METER_NAME,
-      instrumentName: NODEJS_METRICS.gcDuration,
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [...options.gcDurationBuckets], recordMinMax: false },
-      },
-      attributesProcessors: [createAllowListAttributesProcessor([RUNTIME_LABELS.kind])],
-    },
-    {
-      meterName: HOST_METRICS.meterName,
-      instrumentName: HOST_METRICS.processMemoryUsage,
-      name: PROCESS_METRICS.residentMemory,
-      description: 'Resident memory size in bytes.',
-    },
-  ];
-}
-
-/**
- * The semantic-convention instruments: their names stay, the histograms get their buckets. The
- * request histogram keeps min and max, which OTLP backends show and Prometheus ignores. Resident
- * memory is recorded by a collector of the package here, not by host metrics, so nothing else
- * needs a View.
- */
-function semconvViews(
-  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit'>,
-): ViewOptions[] {
-  return [
-    {
-      meterName: METER_NAME,
-      instrumentName: SEMCONV_METRICS.requestDuration,
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [...options.latencyBuckets] },
-      },
-      aggregationCardinalityLimit: options.cardinalityLimit,
-    },
-    {
-      meterName: METER_NAME,
-      instrumentName: INSTRUMENTS.versionInfo,
-      attributesProcessors: [createAllowListAttributesProcessor([LABELS.version, LABELS.config])],
-    },
-    {
-      meterName: METER_NAME,
-      instrumentName: SEMCONV_METRICS.gcDuration,
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [...options.gcDurationBuckets] },
-      },
-      attributesProcessors: [createAllowListAttributesProcessor([SEMCONV_ATTRIBUTES.gcType])],
-    },
-  ];
+    };
+    needed = true;
+  }
+  if (series.limited === true) {
+    view.aggregationCardinalityLimit = options.cardinalityLimit;
+    needed = true;
+  }
+  if (series.allowList === true) {
+    view.attributesProcessors = [createAllowListAttributesProcessor([...series.attributes])];
+    needed = true;
+  }
+  return needed ? view : undefined;
 }

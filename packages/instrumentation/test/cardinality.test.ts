@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { KNOWN_METHODS, OTHER_METHOD, UNMATCHED_ENDPOINT } from '../src/names';
+import { KNOWN_METHODS, OTHER_METHOD, UNMATCHED_ENDPOINT } from '../src/labels';
 import { DEFAULT_LATENCY_BUCKETS } from '../src/options/defaults';
 import { labelValues, samplesOf, type Sample } from './helpers/exposition';
 import type { LoadOptions, LoadResult } from './helpers/unmatched-load';

@@ -1,5 +1,5 @@
 import { methodLabel, statusLabel } from '../src/http/labels';
-import { KNOWN_METHODS } from '../src/names';
+import { KNOWN_METHODS } from '../src/labels';
 
 describe('label bounds', () => {
   it('keeps the standard methods and folds the rest into _OTHER', () => {

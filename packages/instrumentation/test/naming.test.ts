@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import type { Attributes } from '@opentelemetry/api';
 import { AggregationType, MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
 import type { Express } from 'express';
-import { hasProc, readMaxFds } from '../src/gather/proc';
+import { hasProc, readMaxFds } from '../src/platform/proc';
 import {
   CLIENT_CLOSED_ERROR,
   ENDPOINT_METRICS,
@@ -498,14 +498,17 @@ describe('option naming', () => {
   });
 
   it('Views: the Prometheus ones rename to the seed names, the semconv ones rename nothing', () => {
-    const named = createViews({ naming: 'prometheus' })
-      .filter((v) => v.name !== undefined)
-      .map((v) => [v.instrumentName, v.name]);
+    // Each View's instrument and the name it is exported under (its own, where none is given).
+    const named = createViews({ naming: 'prometheus' }).map((v) => [
+      v.instrumentName,
+      v.name ?? v.instrumentName,
+    ]);
     expect(named).toEqual([
       ['app_request_latency', 'app_request_latency_seconds'],
       ['app_request_count', 'app_request_count'],
       ['app_version_info', 'app_version_info'],
       ['process.memory.usage', 'process_resident_memory_bytes'],
+      ['nodejs_gc_duration_seconds', 'nodejs_gc_duration_seconds'],
     ]);
     const semconvViews = createViews({ naming: 'semconv' });
     expect(semconvViews.filter((v) => v.name !== undefined)).toEqual([]);

@@ -3,7 +3,7 @@ import { samplesOf } from './helpers/exposition';
 import { standalone } from './helpers/metrics';
 
 // A platform without /proc (macOS, Windows), as the readers see it.
-jest.mock('../src/gather/proc', () => ({
+jest.mock('../src/platform/proc', () => ({
   hasProc: () => false,
   readOpenFds: () => undefined,
   readMaxFds: () => undefined,

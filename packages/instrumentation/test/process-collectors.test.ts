@@ -10,7 +10,7 @@ import {
   readMaxFds,
   readOpenFds,
   readVirtualMemoryBytes,
-} from '../src/gather/proc';
+} from '../src/platform/proc';
 import { valueOf } from './helpers/exposition';
 import { read, standalone } from './helpers/metrics';
 

@@ -9,7 +9,7 @@ import {
   OTHER_METHOD,
   OTHER_STATUS,
   UNMATCHED_ENDPOINT,
-} from '../src/names';
+} from '../src/labels';
 import { FLAVOURS, listen } from './helpers/apps';
 import { samplesOf } from './helpers/exposition';
 import { send } from './helpers/request';

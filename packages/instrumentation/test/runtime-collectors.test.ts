@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { diag, type DiagLogger } from '@opentelemetry/api';
 import type { MetricsHandle } from '../src/index';
-import { nodeVersionParts, gcKind, heapSpaceLabel, countByType } from '../src/gather/runtime';
+import { nodeVersionParts, gcKind, heapSpaceLabel, countByType } from '../src/platform/runtime';
 import { labelValues, samplesOf, valueOf } from './helpers/exposition';
 import { has, read, standalone } from './helpers/metrics';
 import { sleep, until } from './helpers/wait';

@@ -6,7 +6,8 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
-import { CLUSTER_GAUGE_MERGE, WORKER_LABEL, type ClusterMerge } from '../names.js';
+import { CLUSTER_GAUGE_MERGE, type ClusterMerge } from '../names.js';
+import { WORKER_LABEL } from '../labels.js';
 import {
   fromWire,
   toWire,

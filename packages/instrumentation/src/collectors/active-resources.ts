@@ -1,6 +1,6 @@
-import { countByType } from '../gather/runtime.js';
-import { NODEJS_METRICS, RUNTIME_LABELS, SEMCONV_ATTRIBUTES, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { countByType } from '../platform/runtime.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
 /**
  * `nodejs_active_resources{type}`, from the public `process.getActiveResourcesInfo()` (the handle
@@ -11,20 +11,11 @@ export const activeResourcesCollector: Collector = {
   name: 'active-resources',
   group: 'runtime',
   start(ctx) {
-    const semconv = ctx.options.naming === 'semconv';
-    const gauge = semconv
-      ? ctx.meter.createObservableGauge(SEMCONV_METRICS.resourceActive, {
-          description:
-            'Gauge of the active resources that are currently keeping the event loop alive.',
-          unit: '{resource}',
-        })
-      : ctx.meter.createObservableGauge(NODEJS_METRICS.activeResources, {
-          description: 'Resources keeping the event loop alive, by type.',
-        });
-    const key = semconv ? SEMCONV_ATTRIBUTES.resourceType : RUNTIME_LABELS.type;
-    return observeBatch(ctx, [gauge], (result) => {
+    const { instrument, series } = observableOf(ctx, CATALOGUE.nodejs.activeResources);
+    const [key = ''] = series.attributes;
+    return observeBatch(ctx, [instrument], (result) => {
       for (const [type, count] of countByType(process.getActiveResourcesInfo())) {
-        result.observe(gauge, count, { [key]: type });
+        result.observe(instrument, count, { [key]: type });
       }
     });
   },

@@ -1,4 +1,6 @@
 import type { BatchObservableResult, Meter, MeterProvider, Observable } from '@opentelemetry/api';
+import { seriesOf, type CatalogueEntry, type SeriesDef } from '../catalogue.js';
+import { createObservable } from '../instruments.js';
 import type { ResolvedOptions } from '../options/resolve.js';
 import type { CollectorGroup } from '../options/types.js';
 
@@ -25,6 +27,30 @@ export interface Collector {
   /** The `collectors` option that switches it; always on when absent. */
   readonly group?: CollectorGroup;
   start(ctx: CollectorContext): () => void;
+}
+
+/**
+ * The series of `entry` in the naming of the options; undefined when the series of another entry
+ * carries it in that naming.
+ */
+export function seriesIn(ctx: CollectorContext, entry: CatalogueEntry): SeriesDef | undefined {
+  return seriesOf(entry, ctx.options.naming);
+}
+
+/**
+ * The observable instrument of `entry` in the naming of the options, and its series. For an entry
+ * that has a series of its own in that naming; asked of another, it throws, and the collector is
+ * reported as failed to start.
+ */
+export function observableOf(
+  ctx: CollectorContext,
+  entry: CatalogueEntry,
+): { instrument: Observable; series: SeriesDef } {
+  const series = seriesIn(ctx, entry);
+  if (series === undefined) {
+    throw new Error(`${entry.prometheus.name} has no series of its own in this naming`);
+  }
+  return { instrument: createObservable(ctx.meter, series), series };
 }
 
 /** Registers one guarded batch callback for `observables` and returns its removal. */

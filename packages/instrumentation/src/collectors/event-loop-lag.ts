@@ -1,28 +1,6 @@
 import { createHistogram } from 'node:perf_hooks';
-import { NODEJS_METRICS, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
-
-type StatNames = Record<'min' | 'max' | 'mean' | 'stddev' | 'p50' | 'p90' | 'p99', string>;
-
-const PROMETHEUS_NAMES: StatNames = {
-  min: NODEJS_METRICS.eventLoopLagMin,
-  max: NODEJS_METRICS.eventLoopLagMax,
-  mean: NODEJS_METRICS.eventLoopLagMean,
-  stddev: NODEJS_METRICS.eventLoopLagStddev,
-  p50: NODEJS_METRICS.eventLoopLagP50,
-  p90: NODEJS_METRICS.eventLoopLagP90,
-  p99: NODEJS_METRICS.eventLoopLagP99,
-};
-
-const SEMCONV_NAMES: StatNames = {
-  min: SEMCONV_METRICS.eventLoopDelayMin,
-  max: SEMCONV_METRICS.eventLoopDelayMax,
-  mean: SEMCONV_METRICS.eventLoopDelayMean,
-  stddev: SEMCONV_METRICS.eventLoopDelayStddev,
-  p50: SEMCONV_METRICS.eventLoopDelayP50,
-  p90: SEMCONV_METRICS.eventLoopDelayP90,
-  p99: SEMCONV_METRICS.eventLoopDelayP99,
-};
+import { CATALOGUE } from '../catalogue.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
 /** How often the event loop is sampled, in milliseconds. */
 const RESOLUTION_MS = 10;
@@ -52,21 +30,18 @@ export const eventLoopLagCollector: Collector = {
     }, RESOLUTION_MS);
     timer.unref();
 
-    const gauge = (name: string, what: string) =>
-      ctx.meter.createObservableGauge(name, {
-        description: `${what} of the event-loop lag since the previous collection, in seconds.`,
-        unit: 's',
-      });
-    const names = ctx.options.naming === 'semconv' ? SEMCONV_NAMES : PROMETHEUS_NAMES;
-    const stats: Array<[ReturnType<typeof gauge>, () => number]> = [
-      [gauge(names.min, 'Minimum'), () => lag.min],
-      [gauge(names.max, 'Maximum'), () => lag.max],
-      [gauge(names.mean, 'Mean'), () => lag.mean],
-      [gauge(names.stddev, 'Standard deviation'), () => lag.stddev],
-      [gauge(names.p50, 'Median'), () => lag.percentile(50)],
-      [gauge(names.p90, '90th percentile'), () => lag.percentile(90)],
-      [gauge(names.p99, '99th percentile'), () => lag.percentile(99)],
-    ];
+    const n = CATALOGUE.nodejs;
+    const stats = (
+      [
+        [n.eventLoopLagMin, () => lag.min],
+        [n.eventLoopLagMax, () => lag.max],
+        [n.eventLoopLagMean, () => lag.mean],
+        [n.eventLoopLagStddev, () => lag.stddev],
+        [n.eventLoopLagP50, () => lag.percentile(50)],
+        [n.eventLoopLagP90, () => lag.percentile(90)],
+        [n.eventLoopLagP99, () => lag.percentile(99)],
+      ] as const
+    ).map(([entry, read]) => [observableOf(ctx, entry).instrument, read] as const);
     const stop = observeBatch(
       ctx,
       stats.map(([g]) => g),

@@ -1,6 +1,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { NODEJS_METRICS, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
 /**
  * `nodejs_eventloop_utilization_ratio` (semantic conventions: `nodejs.eventloop.utilization`): busy
@@ -10,19 +10,11 @@ export const eventLoopUtilizationCollector: Collector = {
   name: 'event-loop-utilization',
   group: 'eventLoop',
   start(ctx) {
-    const gauge = ctx.meter.createObservableGauge(
-      ctx.options.naming === 'semconv'
-        ? SEMCONV_METRICS.eventLoopUtilization
-        : NODEJS_METRICS.eventLoopUtilization,
-      {
-        description: 'Share of time the event loop was busy since the previous collection (0..1).',
-        unit: '1',
-      },
-    );
+    const { instrument } = observableOf(ctx, CATALOGUE.nodejs.eventLoopUtilization);
     let previous: EventLoopUtilization = performance.eventLoopUtilization();
-    return observeBatch(ctx, [gauge], (result) => {
+    return observeBatch(ctx, [instrument], (result) => {
       const now = performance.eventLoopUtilization();
-      result.observe(gauge, performance.eventLoopUtilization(now, previous).utilization);
+      result.observe(instrument, performance.eventLoopUtilization(now, previous).utilization);
       previous = now;
     });
   },

@@ -1,7 +1,8 @@
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { gcKind } from '../gather/runtime.js';
-import { NODEJS_METRICS, RUNTIME_LABELS, SEMCONV_ATTRIBUTES, SEMCONV_METRICS } from '../names.js';
-import type { Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { createHistogram } from '../instruments.js';
+import { gcKind } from '../platform/runtime.js';
+import { seriesIn, type Collector } from './collector.js';
 
 /**
  * `nodejs_gc_duration_seconds{kind}`: every GC pause, observed as it happens (one of the two
@@ -13,19 +14,11 @@ export const gcCollector: Collector = {
   name: 'gc',
   group: 'gc',
   start(ctx) {
-    const semconv = ctx.options.naming === 'semconv';
-    const histogram = semconv
-      ? ctx.meter.createHistogram(SEMCONV_METRICS.gcDuration, {
-          description: 'Garbage collection duration.',
-          unit: 's',
-          // For a provider built without the package's Views (option `meterProvider`).
-          advice: { explicitBucketBoundaries: [...ctx.options.gcDurationBuckets] },
-        })
-      : ctx.meter.createHistogram(NODEJS_METRICS.gcDuration, {
-          description: 'Garbage collection duration by kind, in seconds.',
-          unit: 's',
-        });
-    const key = semconv ? SEMCONV_ATTRIBUTES.gcType : RUNTIME_LABELS.kind;
+    const series = seriesIn(ctx, CATALOGUE.nodejs.gcDuration);
+    if (series === undefined) return () => undefined;
+    const { naming, gcDurationBuckets } = ctx.options;
+    const histogram = createHistogram(ctx.meter, series, naming, gcDurationBuckets);
+    const [key = ''] = series.attributes;
     const observer = new PerformanceObserver(
       ctx.guard((list: { getEntries(): PerformanceEntry[] }) => {
         for (const entry of list.getEntries()) {

@@ -1,16 +1,14 @@
-import { nodeVersionParts } from '../gather/runtime.js';
-import { NODEJS_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { nodeVersionParts } from '../platform/runtime.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
-/** `nodejs_version_info`: the counterpart of the seed's `python_info`. */
+/** `nodejs_version_info`: the counterpart of flask_prometheus_metrics' `python_info`. */
 export const nodejsVersionCollector: Collector = {
   name: 'nodejs-version',
   group: 'runtime',
   start(ctx) {
-    const gauge = ctx.meter.createObservableGauge(NODEJS_METRICS.versionInfo, {
-      description: 'Node.js version info; always 1.',
-    });
+    const { instrument } = observableOf(ctx, CATALOGUE.nodejs.versionInfo);
     const attributes = nodeVersionParts(process.version);
-    return observeBatch(ctx, [gauge], (result) => result.observe(gauge, 1, attributes));
+    return observeBatch(ctx, [instrument], (result) => result.observe(instrument, 1, attributes));
   },
 };

@@ -1,5 +1,9 @@
-import { PROCESS_METRICS, SEMCONV_ATTRIBUTES, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector, type CollectorContext } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { SEMCONV_ATTRIBUTES } from '../labels.js';
+import { observableOf, observeBatch, seriesIn, type Collector } from './collector.js';
+
+const USER = { [SEMCONV_ATTRIBUTES.cpuMode]: 'user' };
+const SYSTEM = { [SEMCONV_ATTRIBUTES.cpuMode]: 'system' };
 
 /**
  * `process_cpu_seconds_total` and its user and system parts, from one `process.cpuUsage()` per
@@ -12,40 +16,23 @@ export const processCpuCollector: Collector = {
   name: 'process-cpu',
   group: 'process',
   start(ctx) {
-    if (ctx.options.naming === 'semconv') return startSemconv(ctx);
-    const { meter } = ctx;
-    const total = meter.createObservableCounter(PROCESS_METRICS.cpuSeconds, {
-      description: 'Total user and system CPU time spent in seconds.',
-      unit: 's',
-    });
-    const user = meter.createObservableCounter(PROCESS_METRICS.cpuUserSeconds, {
-      description: 'Total user CPU time spent in seconds.',
-      unit: 's',
-    });
-    const system = meter.createObservableCounter(PROCESS_METRICS.cpuSystemSeconds, {
-      description: 'Total system CPU time spent in seconds.',
-      unit: 's',
-    });
-    return observeBatch(ctx, [total, user, system], (result) => {
+    const c = CATALOGUE.process;
+    const time = observableOf(ctx, c.cpuSeconds).instrument;
+    // Where the naming has no series of the parts, the total carries them as `cpu.mode`.
+    if (seriesIn(ctx, c.cpuUserSeconds) === undefined) {
+      return observeBatch(ctx, [time], (result) => {
+        const usage = process.cpuUsage();
+        result.observe(time, usage.user / 1e6, USER);
+        result.observe(time, usage.system / 1e6, SYSTEM);
+      });
+    }
+    const user = observableOf(ctx, c.cpuUserSeconds).instrument;
+    const system = observableOf(ctx, c.cpuSystemSeconds).instrument;
+    return observeBatch(ctx, [time, user, system], (result) => {
       const usage = process.cpuUsage();
       result.observe(user, usage.user / 1e6);
       result.observe(system, usage.system / 1e6);
-      result.observe(total, (usage.user + usage.system) / 1e6);
+      result.observe(time, (usage.user + usage.system) / 1e6);
     });
   },
 };
-
-const USER = { [SEMCONV_ATTRIBUTES.cpuMode]: 'user' };
-const SYSTEM = { [SEMCONV_ATTRIBUTES.cpuMode]: 'system' };
-
-function startSemconv(ctx: CollectorContext): () => void {
-  const time = ctx.meter.createObservableCounter(SEMCONV_METRICS.cpuTime, {
-    description: 'Total CPU seconds broken down by different CPU modes.',
-    unit: 's',
-  });
-  return observeBatch(ctx, [time], (result) => {
-    const usage = process.cpuUsage();
-    result.observe(time, usage.user / 1e6, USER);
-    result.observe(time, usage.system / 1e6, SYSTEM);
-  });
-}

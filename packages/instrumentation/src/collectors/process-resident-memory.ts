@@ -1,6 +1,6 @@
 import { HostMetricsInstrumentation } from '@opentelemetry/instrumentation-host-metrics';
-import { SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector, type CollectorContext } from './collector.js';
+import { CATALOGUE, HOST_METRICS_METER } from '../catalogue.js';
+import { observableOf, observeBatch, seriesIn, type Collector } from './collector.js';
 
 /**
  * `process_resident_memory_bytes`, from OpenTelemetry's host metrics instrumentation
@@ -14,21 +14,19 @@ export const processResidentMemoryCollector: Collector = {
   name: 'process-resident-memory',
   group: 'process',
   start(ctx) {
-    if (ctx.options.naming === 'semconv') return startSemconv(ctx);
-    const hostMetrics = new HostMetricsInstrumentation({
-      enabled: false,
-      metricGroups: ['process.memory'],
-    });
-    hostMetrics.setMeterProvider(ctx.meterProvider);
-    hostMetrics.enable();
-    return () => hostMetrics.disable();
+    const entry = CATALOGUE.process.residentMemory;
+    if (seriesIn(ctx, entry)?.meter === HOST_METRICS_METER) {
+      const hostMetrics = new HostMetricsInstrumentation({
+        enabled: false,
+        metricGroups: ['process.memory'],
+      });
+      hostMetrics.setMeterProvider(ctx.meterProvider);
+      hostMetrics.enable();
+      return () => hostMetrics.disable();
+    }
+    const { instrument } = observableOf(ctx, entry);
+    return observeBatch(ctx, [instrument], (result) =>
+      result.observe(instrument, process.memoryUsage.rss()),
+    );
   },
 };
-
-function startSemconv(ctx: CollectorContext): () => void {
-  const usage = ctx.meter.createObservableUpDownCounter(SEMCONV_METRICS.memoryUsage, {
-    description: 'The amount of physical memory in use.',
-    unit: 'By',
-  });
-  return observeBatch(ctx, [usage], (result) => result.observe(usage, process.memoryUsage.rss()));
-}

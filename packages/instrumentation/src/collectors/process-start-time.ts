@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { PROCESS_METRICS, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
 /**
  * `process_start_time_seconds`. `performance.timeOrigin` is when the process started, before any
@@ -13,20 +13,10 @@ export const processStartTimeCollector: Collector = {
   name: 'process-start-time',
   group: 'process',
   start(ctx) {
-    if (ctx.options.naming === 'semconv') {
-      const uptime = ctx.meter.createObservableGauge(SEMCONV_METRICS.uptime, {
-        description: 'The time the process has been running.',
-        unit: 's',
-      });
-      return observeBatch(ctx, [uptime], (result) =>
-        result.observe(uptime, performance.now() / 1000),
-      );
-    }
-    const gauge = ctx.meter.createObservableGauge(PROCESS_METRICS.startTime, {
-      description: 'Start time of the process since unix epoch in seconds.',
-      unit: 's',
-    });
+    const { instrument } = observableOf(ctx, CATALOGUE.process.startTime);
     const startSeconds = performance.timeOrigin / 1000;
-    return observeBatch(ctx, [gauge], (result) => result.observe(gauge, startSeconds));
+    const read =
+      ctx.options.naming === 'semconv' ? () => performance.now() / 1000 : () => startSeconds;
+    return observeBatch(ctx, [instrument], (result) => result.observe(instrument, read()));
   },
 };

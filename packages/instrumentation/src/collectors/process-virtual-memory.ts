@@ -1,6 +1,6 @@
-import { readVirtualMemoryBytes } from '../gather/proc.js';
-import { PROCESS_METRICS, SEMCONV_METRICS } from '../names.js';
-import { observeBatch, type Collector } from './collector.js';
+import { CATALOGUE } from '../catalogue.js';
+import { readVirtualMemoryBytes } from '../platform/proc.js';
+import { observableOf, observeBatch, type Collector } from './collector.js';
 
 /**
  * `process_virtual_memory_bytes` (semantic conventions: `process.memory.virtual`, an UpDownCounter),
@@ -11,19 +11,10 @@ export const processVirtualMemoryCollector: Collector = {
   group: 'process',
   start(ctx) {
     if (readVirtualMemoryBytes() === undefined) return () => undefined;
-    const gauge =
-      ctx.options.naming === 'semconv'
-        ? ctx.meter.createObservableUpDownCounter(SEMCONV_METRICS.memoryVirtual, {
-            description: 'The amount of committed virtual memory.',
-            unit: 'By',
-          })
-        : ctx.meter.createObservableGauge(PROCESS_METRICS.virtualMemory, {
-            description: 'Virtual memory size in bytes.',
-            unit: 'By',
-          });
-    return observeBatch(ctx, [gauge], (result) => {
+    const { instrument } = observableOf(ctx, CATALOGUE.process.virtualMemory);
+    return observeBatch(ctx, [instrument], (result) => {
       const bytes = readVirtualMemoryBytes();
-      if (bytes !== undefined) result.observe(gauge, bytes);
+      if (bytes !== undefined) result.observe(instrument, bytes);
     });
   },
 };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ScrapeLimit } from '../names.js';
+import type { ScrapeLimit } from '../labels.js';
 
 /** How many scrapes may be in flight at once: a scrape is in flight from its request to its end. */
 export interface ScrapeLimits {

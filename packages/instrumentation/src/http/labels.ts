@@ -5,7 +5,7 @@ import {
   KNOWN_METHODS,
   OTHER_METHOD,
   OTHER_STATUS,
-} from '../names.js';
+} from '../labels.js';
 
 const KNOWN = new Set(KNOWN_METHODS);
 

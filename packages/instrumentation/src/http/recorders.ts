@@ -1,13 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Meter } from '@opentelemetry/api';
+import { CATALOGUE } from '../catalogue.js';
 import type { ExpressRequestFields } from '../express-internals.js';
-import {
-  INSTRUMENTS,
-  LABELS,
-  SEMCONV_ATTRIBUTES,
-  SEMCONV_METRICS,
-  UNMATCHED_ENDPOINT,
-} from '../names.js';
+import { createCounter, createHistogram } from '../instruments.js';
+import { LABELS, SEMCONV_ATTRIBUTES, UNMATCHED_ENDPOINT } from '../labels.js';
 import type { ResolvedOptions } from '../options/resolve.js';
 import type { ExtraLabels } from './extra-labels.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
@@ -39,14 +35,20 @@ export function createRequestRecorder(deps: RecorderDeps): RecordRequest {
 }
 
 /** The seed's histogram and counter, by `method`, `endpoint` and `http_status`. */
-function prometheusRecorder({ meter, resolveEndpoint, extraLabels }: RecorderDeps): RecordRequest {
-  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, {
-    description: 'Application request latency.',
-    unit: 's',
-  });
-  const count = meter.createCounter(INSTRUMENTS.requestCount, {
-    description: 'Application request count.',
-  });
+function prometheusRecorder({
+  meter,
+  options,
+  resolveEndpoint,
+  extraLabels,
+}: RecorderDeps): RecordRequest {
+  const { app } = CATALOGUE;
+  const latency = createHistogram(
+    meter,
+    app.requestLatency.prometheus,
+    'prometheus',
+    options.latencyBuckets,
+  );
+  const count = createCounter(meter, app.requestCount.prometheus);
   return (req, res, seconds, complete) => {
     const method = methodLabel(req.method);
     const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
@@ -89,12 +91,12 @@ function semconvRecorder({
   resolveEndpoint,
   extraLabels,
 }: RecorderDeps): RecordRequest {
-  const duration = meter.createHistogram(SEMCONV_METRICS.requestDuration, {
-    description: 'Duration of HTTP server requests.',
-    unit: 's',
-    // For a provider built without the package's Views (option `meterProvider`).
-    advice: { explicitBucketBoundaries: [...options.latencyBuckets] },
-  });
+  const duration = createHistogram(
+    meter,
+    CATALOGUE.app.requestLatency.semconv,
+    'semconv',
+    options.latencyBuckets,
+  );
   return (req, res, seconds, complete) => {
     const attributes: Attributes = {
       [METHOD]: methodLabel(req.method),

@@ -5,7 +5,7 @@ import type {
   ExpressRoute,
 } from '../express-internals.js';
 import { routerOf } from '../express-internals.js';
-import { UNMATCHED_ENDPOINT } from '../names.js';
+import { UNMATCHED_ENDPOINT } from '../labels.js';
 
 /** Shown for a mount whose pattern the installed Express does not keep (router < 2.3). */
 export const UNKNOWN_MOUNT = '<mount>';

@@ -10,7 +10,7 @@ import { Agent, METHODS, request } from 'node:http';
 import { connect } from 'node:net';
 import express from 'express5';
 import { registerMetrics } from '../../src/index';
-import { KNOWN_METHODS, OTHER_METHOD } from '../../src/names';
+import { KNOWN_METHODS, OTHER_METHOD } from '../../src/labels';
 import { listen } from './apps';
 import { samplesOf } from './exposition';
 import { until } from './wait';

@@ -1,5 +1,5 @@
 import { constants } from 'node:perf_hooks';
-import { GC_KINDS } from '../names.js';
+import { GC_KINDS } from '../labels.js';
 
 /** `v24.1.0` -> its parts, for `nodejs_version_info`. */
 export function nodeVersionParts(version: string): {
