@@ -1,9 +1,11 @@
 /**
  * One record per series the package emits: its names in both namings, kind, unit, description,
  * labels, the options that shape its Views, and how a cluster's primary merges it. The Views
- * (`views.ts`), the collectors' instruments (`collectors/instruments.ts`), the cluster's merge
- * rules (`cluster/merge-rules.ts`), the public name constants (`names.ts`) and the README's tables
- * (through their test) are all read from here, so a series is renamed or added here or nowhere.
+ * (`views.ts`), the collectors' instruments (`instruments.ts`), the cluster's merge rules
+ * (`names.ts`' `CLUSTER_GAUGE_MERGE`, read by `cluster/merge.ts`), the public name constants
+ * (`names.ts`) and the README's tables (through their test) are all read from here, so a series
+ * is renamed or added here or nowhere. The file is long because it is a table of some thirty
+ * records; split, it would be several places to look again.
  */
 
 import {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Cluster, Worker } from 'node:cluster';
 import { Gatherer } from '../src/cluster/gatherer';
 import { MESSAGE_KEY } from '../src/cluster/messages';
+import { readSnapshot, type Snapshot } from '../src/cluster/snapshot';
 
 /**
  * A worker as node:cluster's primary sees it, whose channel broke under a write: as Node does, the
@@ -104,7 +105,9 @@ describe('the primary and a worker of another version', () => {
         snapshot,
       });
       const gathered = await gatherer.gather();
-      expect(gathered.contributions).toEqual([{ worker: '0', snapshot, fresh: false }]);
+      expect(gathered.contributions).toEqual([
+        { worker: '0', data: readSnapshot(snapshot as Snapshot), fresh: false },
+      ]);
     } finally {
       gatherer.stop();
     }
@@ -194,7 +197,7 @@ describe('the primary does not wait out workerTimeout', () => {
       expect(performance.now() - started).toBeLessThan(1000);
       // Its counts are served until it exits, then kept as retired ones.
       expect(gathered).toEqual({
-        contributions: [{ worker: '0', snapshot: oneCounter, fresh: false }],
+        contributions: [{ worker: '0', data: readSnapshot(oneCounter as Snapshot), fresh: false }],
         workers: 1,
         unresponsive: 0,
       });

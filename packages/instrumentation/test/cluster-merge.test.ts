@@ -3,13 +3,9 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express5';
-import {
-  Floors,
-  mergeOf,
-  mergeSnapshots,
-  toResourceMetrics,
-  toSnapshot,
-} from '../src/cluster/merge';
+import { Floors } from '../src/cluster/floors';
+import { mergeCollected, mergeRuleOf, type Contribution } from '../src/cluster/merge';
+import type { Collected } from '../src/export/collected';
 import { registerMetrics, type ClusterMerge } from '../src/index';
 import { listen } from './helpers/apps';
 import { InMemoryReader } from './helpers/reader';
@@ -17,6 +13,7 @@ import { get } from './helpers/request';
 import { until } from './helpers/wait';
 import {
   fromWire,
+  readSnapshot,
   takeSnapshot,
   type Snapshot,
   type SnapshotMetric,
@@ -59,15 +56,22 @@ const snapshot = (...metrics: SnapshotMetric[]): Snapshot => ({
   scopes: [{ name: 'express-otel-metrics', metrics }],
 });
 
-function text(snapshots: Array<[string, Snapshot, boolean]>): string {
-  const merged = mergeSnapshots(
-    snapshots.map(([worker, s, fresh]) => ({ worker, snapshot: s, fresh })),
-    () => undefined,
-  );
-  return writeExposition(toResourceMetrics(createResource(), merged), {
-    targetInfo: false,
-    scopeInfo: false,
-  });
+/** The processes' parts: a worker's as it arrives (a snapshot), or data already merged. */
+function parts(of: Array<[string, Snapshot | Collected, boolean]>): Contribution[] {
+  return of.map(([worker, s, fresh]) => ({
+    worker,
+    data: 'scopes' in s ? readSnapshot(s) : s,
+    fresh,
+  }));
+}
+
+const merge = (
+  contributions: Contribution[],
+  warn: (key: string, message: string) => void = () => undefined,
+) => mergeCollected(contributions, createResource(), warn);
+
+function text(of: Array<[string, Snapshot | Collected, boolean]>): string {
+  return writeExposition(merge(parts(of)), { targetInfo: false, scopeInfo: false });
 }
 
 function samples(exposition: string): Record<string, number> {
@@ -188,20 +192,12 @@ describe('merging the processes of a cluster', () => {
   });
 
   it('keeps retired totals as a snapshot that merges like a live one', () => {
-    const first = toSnapshot(
-      mergeSnapshots(
-        [{ worker: '', snapshot: snapshot(counter(5), requests(5, 5)), fresh: false }],
-        () => undefined,
-      ),
-    );
-    const retired = toSnapshot(
-      mergeSnapshots(
-        [
-          { worker: '', snapshot: snapshot(counter(2, '500'), requests(2, 0)), fresh: false },
-          { worker: '', snapshot: first, fresh: false },
-        ],
-        () => undefined,
-      ),
+    const first = merge(parts([['', snapshot(counter(5), requests(5, 5)), false]]));
+    const retired = merge(
+      parts([
+        ['', snapshot(counter(2, '500'), requests(2, 0)), false],
+        ['', first, false],
+      ]),
     );
     const out = samples(
       text([
@@ -220,19 +216,16 @@ describe('merging the processes of a cluster', () => {
     const warnings: string[] = [];
     const otherBuckets: SnapshotMetric = { ...requests(4, 4), bounds: [0.1, 1] };
     const asGauge = gauge('app_request_count', 9);
-    const merged = mergeSnapshots(
-      [
-        { worker: '0', snapshot: snapshot(counter(1), requests(1, 1)), fresh: true },
-        { worker: '1', snapshot: snapshot(asGauge, otherBuckets), fresh: true },
-      ],
-      (_key, message) => warnings.push(message),
+    const merged = merge(
+      parts([
+        ['0', snapshot(counter(1), requests(1, 1)), true],
+        ['1', snapshot(asGauge, otherBuckets), true],
+      ]),
+      (_key, message) => {
+        warnings.push(message);
+      },
     );
-    const out = samples(
-      writeExposition(toResourceMetrics(createResource(), merged), {
-        targetInfo: false,
-        scopeInfo: false,
-      }),
-    );
+    const out = samples(writeExposition(merged, { targetInfo: false, scopeInfo: false }));
     expect(
       out['app_request_count_total{method="GET",endpoint="/users/:id",http_status="200"}'],
     ).toBe(1);
@@ -258,13 +251,8 @@ describe('merging the processes of a cluster', () => {
       Infinity,
       -Infinity,
     ]);
-    const merged = mergeSnapshots([{ worker: '0', snapshot: wired, fresh: true }], () => undefined);
-    const out = samples(
-      writeExposition(toResourceMetrics(resourceMetrics.resource, merged), {
-        targetInfo: false,
-        scopeInfo: false,
-      }),
-    );
+    const merged = merge(parts([['0', wired, true]]));
+    const out = samples(writeExposition(merged, { targetInfo: false, scopeInfo: false }));
     expect(out).toEqual({
       'nan{worker="0"}': NaN,
       'up{worker="0"}': Infinity,
@@ -286,8 +274,7 @@ describe('merging the processes of a cluster', () => {
     const options = { targetInfo: false, scopeInfo: false };
     const direct = writeExposition(resourceMetrics, options);
     const wired = JSON.parse(JSON.stringify(takeSnapshot(resourceMetrics))) as Snapshot;
-    const merged = mergeSnapshots([{ worker: '0', snapshot: wired, fresh: true }], () => undefined);
-    const roundTrip = writeExposition(toResourceMetrics(resourceMetrics.resource, merged), options);
+    const roundTrip = writeExposition(merge(parts([['0', wired, true]])), options);
     // The up-down counter is per process: the merged one carries the worker label.
     expect(roundTrip).toBe(direct.replace('in_flight -2', 'in_flight{worker="0"} -2'));
     const promtool = findPromtool();
@@ -308,12 +295,9 @@ describe('the floors of the totals', () => {
     });
     const floors = new Floors();
     const served = (v1: number, v2: number): number[] => {
-      const merged = mergeSnapshots(
-        [{ worker: '0', snapshot: versions(v1, v2), fresh: true }],
-        () => undefined,
-      );
+      const merged = merge(parts([['0', versions(v1, v2), true]]));
       floors.apply(merged);
-      return merged.map((m) => [...m.series.values()][0]?.value as number);
+      return merged.scopeMetrics.map((s) => s.metrics[0]?.dataPoints[0]?.value as number);
     };
     expect(served(10, 5)).toEqual([10, 5]);
     expect(served(11, 6)).toEqual([11, 6]);
@@ -400,8 +384,11 @@ describe('the merge rule of every series the package exports', () => {
           (c) => takeSnapshot(c.resourceMetrics).scopes.flatMap((s) => s.metrics).length >= all,
         );
         const rules: Record<ClusterMerge, string[]> = { total: [], sum: [], once: [], worker: [] };
-        for (const scope of takeSnapshot(collected.resourceMetrics).scopes) {
-          for (const metric of scope.metrics) rules[mergeOf(metric)].push(metric.name);
+        for (const scope of collected.resourceMetrics.scopeMetrics) {
+          for (const metric of scope.metrics) {
+            const rule = mergeRuleOf(metric);
+            if (rule !== undefined) rules[rule].push(metric.descriptor.name);
+          }
         }
         for (const rule of Object.keys(rules) as ClusterMerge[]) rules[rule].sort();
         expect(rules).toEqual({

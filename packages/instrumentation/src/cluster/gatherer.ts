@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
-import { mergeSnapshots, toSnapshot, type Contribution } from './merge.js';
+import type { Collected } from '../export/collected.js';
+import { mergeCollected, type Contribution, type Merged } from './merge.js';
 import {
   isReadable,
   isWorkerMessage,
@@ -8,7 +9,7 @@ import {
   SNAPSHOT_FORMAT,
   type CollectRequest,
 } from './messages.js';
-import type { Snapshot } from './snapshot.js';
+import { readSnapshot } from './snapshot.js';
 
 interface WorkerState {
   worker: Worker;
@@ -16,7 +17,8 @@ interface WorkerState {
   slot: number;
   /** The `n` of the snapshot kept, so that an older one arriving late is ignored. */
   n: number;
-  snapshot: Snapshot | undefined;
+  /** Its latest snapshot, read. */
+  data: Collected | undefined;
   /** When the snapshot kept arrived (`performance.now()`). */
   receivedAt: number;
   /**
@@ -46,7 +48,7 @@ export class Gatherer {
   private readonly states = new Map<number, WorkerState>();
   private readonly slots = new Set<number>();
   /** The totals of the workers that have exited, added up. */
-  private retired: Snapshot | undefined;
+  private retired: Merged | undefined;
   private seq = 0;
   private waiting:
     | {
@@ -91,7 +93,7 @@ export class Gatherer {
       let slot = 0;
       while (this.slots.has(slot)) slot++;
       this.slots.add(slot);
-      state = { worker, slot, n: 0, snapshot: undefined, receivedAt: -Infinity, final: false };
+      state = { worker, slot, n: 0, data: undefined, receivedAt: -Infinity, final: false };
       this.states.set(worker.id, state);
     }
     return state;
@@ -116,7 +118,7 @@ export class Gatherer {
       if (current) this.waiting?.unreadable.add(worker.id);
     } else if (message.n > state.n) {
       state.n = message.n;
-      state.snapshot = message.snapshot;
+      state.data = readSnapshot(message.snapshot);
       state.receivedAt = performance.now();
       state.final = message.final;
     }
@@ -133,11 +135,10 @@ export class Gatherer {
     if (state === undefined) return;
     this.states.delete(worker.id);
     this.slots.delete(state.slot);
-    if (state.snapshot !== undefined) {
-      const parts: Contribution[] = [{ worker: '', snapshot: state.snapshot, fresh: false }];
-      if (this.retired !== undefined)
-        parts.push({ worker: '', snapshot: this.retired, fresh: false });
-      this.retired = toSnapshot(mergeSnapshots(parts, this.warn));
+    if (state.data !== undefined) {
+      const parts: Contribution[] = [{ worker: '', data: state.data, fresh: false }];
+      if (this.retired !== undefined) parts.push({ worker: '', data: this.retired, fresh: false });
+      this.retired = mergeCollected(parts, { attributes: {} }, this.warn);
     }
     this.stopWaitingFor(worker.id);
   };
@@ -185,15 +186,15 @@ export class Gatherer {
     const contributions: Contribution[] = [];
     const live = [...this.states.values()].sort((a, b) => a.slot - b.slot);
     for (const state of live) {
-      if (state.snapshot === undefined) continue;
+      if (state.data === undefined) continue;
       contributions.push({
         worker: String(state.slot),
-        snapshot: state.snapshot,
+        data: state.data,
         fresh: state.receivedAt >= started,
       });
     }
     if (this.retired !== undefined) {
-      contributions.push({ worker: '', snapshot: this.retired, fresh: false });
+      contributions.push({ worker: '', data: this.retired, fresh: false });
     }
     let unresponsive = 0;
     for (const id of [...pending, ...unreadable]) if (this.states.has(id)) unresponsive++;

@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appInfoCollector } from '../collectors/app-info.js';
 import { COLLECTORS } from '../collectors/index.js';
 import type { MetricSource } from '../export/exposition.js';
-import { CLUSTER_METRICS, METER_NAME } from '../names.js';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { CATALOGUE, METER_NAME, type SeriesDef } from '../catalogue.js';
+import type { Collected, CollectedMetric } from '../export/collected.js';
 import { PRIMARY_WORKER } from '../labels.js';
 import { resolveExport } from '../options/exporters.js';
 import { resolvePrimaryOptions } from '../options/resolve.js';
@@ -12,8 +14,8 @@ import type { ClusterPrimaryOptions } from '../options/types.js';
 import { buildPipeline, checkPipeline, inertPipeline, type Pipeline } from '../pipeline.js';
 import { createReporter } from '../report.js';
 import { Gatherer } from './gatherer.js';
-import { Floors, mergeSnapshots, toResourceMetrics, type Contribution } from './merge.js';
-import { takeSnapshot, type Snapshot } from './snapshot.js';
+import { Floors } from './floors.js';
+import { mergeCollected, type Contribution } from './merge.js';
 
 /** What `serveClusterMetrics` returns. */
 export interface ClusterMetricsHandle {
@@ -32,26 +34,21 @@ export interface ClusterMetricsHandle {
   shutdown(): Promise<void>;
 }
 
-/** The primary's series about the workers, in the form the merge takes. */
-function workerCounts(workers: number, unresponsive: number): Snapshot {
-  const gauge = (name: string, description: string, value: number) => ({
-    name,
-    description,
-    unit: '',
-    kind: 'gauge' as const,
-    points: [{ attributes: {}, value }],
+/** The primary's series about the workers, as collected data to merge with the rest. */
+function workerCounts(workers: number, unresponsive: number): Collected {
+  const gauge = (series: SeriesDef, value: number): CollectedMetric => ({
+    descriptor: series,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints: [{ attributes: {}, value }],
   });
   return {
-    scopes: [
+    resource: { attributes: {} },
+    scopeMetrics: [
       {
-        name: METER_NAME,
+        scope: { name: METER_NAME },
         metrics: [
-          gauge(CLUSTER_METRICS.workers, 'Live cluster workers that report metrics.', workers),
-          gauge(
-            CLUSTER_METRICS.unresponsive,
-            'Cluster workers that did not answer this scrape in time; their counters are served as last reported.',
-            unresponsive,
-          ),
+          gauge(CATALOGUE.cluster.workers.prometheus, workers),
+          gauge(CATALOGUE.cluster.unresponsive.prometheus, unresponsive),
         ],
       },
     ],
@@ -101,19 +98,19 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
       async collect() {
         const [own, gathered] = await Promise.all([reader.collect(), gatherer.gather()]);
         const contributions: Contribution[] = [
-          { worker: PRIMARY_WORKER, snapshot: takeSnapshot(own.resourceMetrics), fresh: true },
+          { worker: PRIMARY_WORKER, data: own.resourceMetrics, fresh: true },
           {
             worker: PRIMARY_WORKER,
-            snapshot: workerCounts(gathered.workers, gathered.unresponsive),
+            data: workerCounts(gathered.workers, gathered.unresponsive),
             fresh: true,
           },
           ...gathered.contributions,
         ];
-        const merged = mergeSnapshots(contributions, (key, message) =>
+        const merged = mergeCollected(contributions, resource, (key, message) =>
           report.warn(`cluster:${key}`, message),
         );
         floors.apply(merged);
-        return { resourceMetrics: toResourceMetrics(resource, merged), errors: own.errors };
+        return { resourceMetrics: merged, errors: own.errors };
       },
     }),
   });

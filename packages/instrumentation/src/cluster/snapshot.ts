@@ -1,5 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import { DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type { Collected, CollectedMetric } from '../export/collected.js';
 
 /**
  * One process's collected series in a form that survives the cluster's IPC channel, which
@@ -37,7 +38,7 @@ export interface SnapshotHistogram {
   /** Absent where the SDK keeps none (histograms of instruments that may record negatives). */
   sum?: WireNumber;
   /** One count per bucket, the overflow bucket last. */
-  counts: number[];
+  counts: readonly number[];
 }
 
 export interface SnapshotPoint {
@@ -53,10 +54,10 @@ export function fromWire(n: WireNumber): number {
   return typeof n === 'number' ? n : Number(n);
 }
 
-function kindOf(dataPointType: DataPointType, isMonotonic: boolean): SnapshotKind | undefined {
-  switch (dataPointType) {
+function kindOf(metric: CollectedMetric): SnapshotKind | undefined {
+  switch (metric.dataPointType) {
     case DataPointType.SUM:
-      return isMonotonic ? 'counter' : 'updown';
+      return metric.isMonotonic ? 'counter' : 'updown';
     case DataPointType.GAUGE:
       return 'gauge';
     case DataPointType.HISTOGRAM:
@@ -68,17 +69,14 @@ function kindOf(dataPointType: DataPointType, isMonotonic: boolean): SnapshotKin
 }
 
 /** The snapshot of a collection, as a worker sends it to the primary. */
-export function takeSnapshot(resourceMetrics: ResourceMetrics): Snapshot {
+export function takeSnapshot(collected: Collected): Snapshot {
   const scopes: SnapshotScope[] = [];
-  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+  for (const { scope, metrics } of collected.scopeMetrics) {
     const out: SnapshotScope = { name: scope.name, metrics: [] };
     if (scope.version) out.version = scope.version;
     if (scope.schemaUrl) out.schemaUrl = scope.schemaUrl;
     for (const metric of metrics) {
-      const kind = kindOf(
-        metric.dataPointType,
-        'isMonotonic' in metric ? metric.isMonotonic : false,
-      );
+      const kind = kindOf(metric);
       if (kind === undefined) continue;
       const { name, description, unit } = metric.descriptor;
       const shaped: SnapshotMetric = { name, description, unit, kind, points: [] };
@@ -108,4 +106,53 @@ export function takeSnapshot(resourceMetrics: ResourceMetrics): Snapshot {
     scopes.push(out);
   }
   return { scopes };
+}
+
+function readMetric(metric: SnapshotMetric): CollectedMetric {
+  const descriptor = { name: metric.name, description: metric.description, unit: metric.unit };
+  if (metric.kind === 'histogram') {
+    // One array of bounds for every point of the metric, as the SDK shares it too.
+    const boundaries = (metric.bounds ?? []).map(fromWire);
+    return {
+      descriptor,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: metric.points.map(({ attributes, value }) => {
+        const h = value as SnapshotHistogram;
+        return {
+          attributes,
+          value: {
+            count: h.count,
+            ...(h.sum !== undefined && { sum: fromWire(h.sum) }),
+            buckets: { boundaries, counts: h.counts },
+          },
+        };
+      }),
+    };
+  }
+  const dataPoints = metric.points.map(({ attributes, value }) => ({
+    attributes,
+    value: fromWire(value as WireNumber),
+  }));
+  return metric.kind === 'gauge'
+    ? { descriptor, dataPointType: DataPointType.GAUGE, dataPoints }
+    : {
+        descriptor,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: metric.kind === 'counter',
+        dataPoints,
+      };
+}
+
+/**
+ * A worker's snapshot as collected data, read once when it arrives: the primary merges it with
+ * its own collection, and keeps it until the worker's next one.
+ */
+export function readSnapshot(snapshot: Snapshot): Collected {
+  return {
+    resource: { attributes: {} },
+    scopeMetrics: snapshot.scopes.map(({ metrics, ...scope }) => ({
+      scope,
+      metrics: metrics.map(readMetric),
+    })),
+  };
 }

@@ -1,4 +1,4 @@
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Collected } from '../export/collected.js';
 import type { Reporter } from '../report.js';
 import {
   isCollectRequest,
@@ -31,10 +31,7 @@ export function isLinked(): boolean {
  * A worker's half of cluster mode: answers the primary's requests with snapshots of `collect()`.
  * Snapshots are taken one at a time, in the order asked, so that a later one never holds less.
  */
-export function linkToPrimary(
-  collect: () => Promise<ResourceMetrics>,
-  report: Reporter,
-): WorkerLink {
+export function linkToPrimary(collect: () => Promise<Collected>, report: Reporter): WorkerLink {
   linked = true;
   let taken = 0;
   let queue: Promise<void> = Promise.resolve();

@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Meter } from '@opentelemetry/api';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ENDPOINT_METRICS } from '../names.js';
 import { ENDPOINT_LABELS, SCRAPE_LIMITS, type ScrapeLimit } from '../labels.js';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
+import type { Collected } from './collected.js';
 import { createScrapeGate, type ScrapeLimits } from './scrape-gate.js';
 import { writeExpositionInSlices } from './writer.js';
 
@@ -56,12 +56,12 @@ export const REUSE_MAX_MS = 1000;
 
 /** What an exposition reads: a Prometheus reader, or the primary's merge of a cluster. */
 export interface MetricSource {
-  collect(): Promise<{ resourceMetrics: ResourceMetrics; errors: unknown[] }>;
+  collect(): Promise<{ resourceMetrics: Collected; errors: unknown[] }>;
 }
 
 export interface Exposition {
   /** The collected data the exposition is written from. */
-  collect(): Promise<ResourceMetrics>;
+  collect(): Promise<Collected>;
   /** The current exposition text. */
   text(): Promise<string>;
   /** Answers a scrape with the current exposition, gzipped when the scraper accepts it. */
@@ -167,7 +167,7 @@ export function createExposition(
   };
 
   // The SDK folds label sets beyond the limit into one series silently; say so, once per metric.
-  function warnOverflow(resourceMetrics: ResourceMetrics): void {
+  function warnOverflow(resourceMetrics: Collected): void {
     for (const scope of resourceMetrics.scopeMetrics) {
       for (const metric of scope.metrics) {
         const points = metric.dataPoints as ReadonlyArray<{ attributes: Record<string, unknown> }>;
@@ -182,7 +182,7 @@ export function createExposition(
     }
   }
 
-  async function collect(): Promise<ResourceMetrics> {
+  async function collect(): Promise<Collected> {
     const { resourceMetrics, errors } = await reader.collect();
     for (const err of errors)
       report.error('collect', 'a metric callback failed during collection', err);

@@ -1,5 +1,5 @@
-import type { InstrumentationScope } from '@opentelemetry/core';
-import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type { Collected, CollectedMetric, CollectedScope } from './collected.js';
 import { metricName } from './text-format.js';
 
 /** The family of the resource's attributes, written first when asked for. */
@@ -12,7 +12,7 @@ export interface Family {
   readonly type: string;
   help: string;
   unit: string;
-  readonly members: Array<{ metric: MetricData; scope: InstrumentationScope }>;
+  readonly members: Array<{ metric: CollectedMetric; scope: CollectedScope['scope'] }>;
   /** Two instruments gave the name different types; neither is written. */
   dropped: boolean;
 }
@@ -21,7 +21,7 @@ export interface Family {
  * A sum that can go down is a gauge to Prometheus; exponential histograms have no form in the
  * 0.0.4 text format.
  */
-function prometheusType(metric: MetricData): string {
+function prometheusType(metric: CollectedMetric): string {
   switch (metric.dataPointType) {
     case DataPointType.SUM:
       return metric.isMonotonic ? 'counter' : 'gauge';
@@ -34,7 +34,7 @@ function prometheusType(metric: MetricData): string {
   }
 }
 
-function familyName(metric: MetricData): string | undefined {
+function familyName(metric: CollectedMetric): string | undefined {
   const name = metricName(metric.descriptor.name);
   if (name === undefined) return undefined;
   const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
@@ -47,7 +47,7 @@ function familyName(metric: MetricData): string | undefined {
  * stock exporter does, since Prometheus would reject the second TYPE.
  */
 export function collectFamilies(
-  resourceMetrics: ResourceMetrics,
+  resourceMetrics: Collected,
   targetInfo: boolean,
   warn: (key: string, message: string) => void,
 ): Family[] {

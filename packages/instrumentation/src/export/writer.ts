@@ -1,15 +1,13 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
-import {
-  DataPointType,
-  type GaugeMetricData,
-  type Histogram,
-  type HistogramMetricData,
-  type MetricData,
-  type ResourceMetrics,
-  type SumMetricData,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type {
+  Collected,
+  CollectedMetric,
+  CollectedScope,
+  HistogramValue,
+  Point,
+} from './collected.js';
 import { collectFamilies, TARGET_INFO, type Family } from './families.js';
 import { bucketBound, escapeHelp, labelName, labelValue, sampleValue } from './text-format.js';
 import { TextSink } from './text-sink.js';
@@ -84,7 +82,7 @@ function attributeLabels(attributes: Attributes, prefixes: LabelPrefixes): strin
 }
 
 /** The scope's labels, written after the point's own, as the stock exporter orders them. */
-function scopeLabels(scope: InstrumentationScope): string {
+function scopeLabels(scope: CollectedScope['scope']): string {
   let out = `otel_scope_name="${labelValue(scope.name)}"`;
   if (scope.schemaUrl) out += `,otel_scope_schema_url="${labelValue(scope.schemaUrl)}"`;
   if (scope.version) out += `,otel_scope_version="${labelValue(scope.version)}"`;
@@ -99,12 +97,12 @@ function joinLabels(a: string, b: string): string {
 function* writeNumbers(
   sink: TextSink,
   name: string,
-  metric: SumMetricData | GaugeMetricData,
+  points: ReadonlyArray<Point<number>>,
   extra: string,
   prefixes: LabelPrefixes,
 ): Work {
   let written = 0;
-  for (const point of metric.dataPoints) {
+  for (const point of points) {
     if (++written % POINTS_PER_CHECK === 0) yield;
     const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
     sink.add(
@@ -119,7 +117,7 @@ function* writeNumbers(
  * The `le` pieces of a histogram's buckets, one per count. After an explicit `Infinity` bound the
  * implicit overflow bucket is left out, so that `+Inf` is not written twice.
  */
-function bucketLabels(histogram: Histogram, cached: BucketLabels | undefined): BucketLabels {
+function bucketLabels(histogram: HistogramValue, cached: BucketLabels | undefined): BucketLabels {
   const { boundaries, counts } = histogram.buckets;
   if (cached?.boundaries === boundaries && cached.buckets === counts.length) return cached;
   const pieces: string[] = [];
@@ -136,7 +134,7 @@ function bucketLabels(histogram: Histogram, cached: BucketLabels | undefined): B
 function* writeHistograms(
   sink: TextSink,
   name: string,
-  metric: HistogramMetricData,
+  points: ReadonlyArray<Point<HistogramValue>>,
   extra: string,
   prefixes: LabelPrefixes,
 ): Work {
@@ -145,7 +143,7 @@ function* writeHistograms(
   const bucket = `${name}_bucket{`;
   let les: BucketLabels | undefined;
   let written = 0;
-  for (const point of metric.dataPoints) {
+  for (const point of points) {
     if (++written % POINTS_PER_CHECK === 0) yield;
     const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
     const braced = labels === '' ? ' ' : `{${labels}} `;
@@ -169,7 +167,7 @@ function* writeHistograms(
 function* writeSamples(
   sink: TextSink,
   name: string,
-  metric: MetricData,
+  metric: CollectedMetric,
   extra: string,
   prefixes: LabelPrefixes,
   warn: (key: string, message: string) => void,
@@ -177,9 +175,9 @@ function* writeSamples(
   switch (metric.dataPointType) {
     case DataPointType.SUM:
     case DataPointType.GAUGE:
-      return yield* writeNumbers(sink, name, metric, extra, prefixes);
+      return yield* writeNumbers(sink, name, metric.dataPoints, extra, prefixes);
     case DataPointType.HISTOGRAM:
-      return yield* writeHistograms(sink, name, metric, extra, prefixes);
+      return yield* writeHistograms(sink, name, metric.dataPoints, extra, prefixes);
     default:
       // Exponential histograms have no form in this text format; the family keeps its HELP and
       // TYPE, as the stock exporter writes it.
@@ -187,7 +185,7 @@ function* writeSamples(
   }
 }
 
-function targetInfo(resourceMetrics: ResourceMetrics, prefixes: LabelPrefixes): string {
+function targetInfo(resourceMetrics: Collected, prefixes: LabelPrefixes): string {
   const labels = attributeLabels(resourceMetrics.resource.attributes, prefixes);
   return labels === '' ? `${TARGET_INFO} 1\n` : `${TARGET_INFO}{${labels}} 1\n`;
 }
@@ -199,11 +197,7 @@ function targetInfo(resourceMetrics: ResourceMetrics, prefixes: LabelPrefixes): 
  * label text is made once for all its lines, label names once per exposition, bucket bounds once
  * per histogram, no regex runs per sample, and the text is gathered in a buffer (see TextSink).
  */
-function* writeInto(
-  sink: TextSink,
-  resourceMetrics: ResourceMetrics,
-  options: WriterOptions,
-): Work {
+function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterOptions): Work {
   const prefixes: LabelPrefixes = new Map();
   let empty = true;
   const warn = options.warn ?? (() => undefined);
@@ -227,7 +221,7 @@ function finish(work: Work): void {
   while (!work.next().done);
 }
 
-export function writeExposition(resourceMetrics: ResourceMetrics, options: WriterOptions): string {
+export function writeExposition(resourceMetrics: Collected, options: WriterOptions): string {
   const sink = new TextSink();
   finish(writeInto(sink, resourceMetrics, options));
   return sink.text();
@@ -241,7 +235,7 @@ export function writeExposition(resourceMetrics: ResourceMetrics, options: Write
  * series the text is about 15 MB and takes 40-80 ms to write in one piece.
  */
 export async function writeExpositionInSlices(
-  resourceMetrics: ResourceMetrics,
+  resourceMetrics: Collected,
   options: WriterOptions,
   sliceMs: number,
 ): Promise<Buffer> {

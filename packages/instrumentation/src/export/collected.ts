@@ -1,0 +1,64 @@
+/**
+ * What the exposition writer reads: the data of one collection. The SDK's collected data
+ * (`ResourceMetrics`) satisfies it as it is; a cluster primary's merge of its workers' series is
+ * made in it directly, with no SDK type in between. Only what the writer reads is here.
+ */
+
+import type { Attributes } from '@opentelemetry/api';
+import type { DataPointType } from '@opentelemetry/sdk-metrics';
+
+export interface Collected {
+  readonly resource: { readonly attributes: Attributes };
+  readonly scopeMetrics: readonly CollectedScope[];
+}
+
+export interface CollectedScope {
+  readonly scope: { readonly name: string; readonly version?: string; readonly schemaUrl?: string };
+  readonly metrics: readonly CollectedMetric[];
+}
+
+export interface Descriptor {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+}
+
+export interface Point<V> {
+  readonly attributes: Attributes;
+  readonly value: V;
+}
+
+export interface HistogramValue {
+  readonly count: number;
+  /** Absent where the SDK keeps none (histograms of instruments that may record negatives). */
+  readonly sum?: number;
+  readonly buckets: {
+    /** Upper bounds; the last count is the overflow bucket's. */
+    readonly boundaries: readonly number[];
+    readonly counts: readonly number[];
+  };
+}
+
+export type CollectedMetric =
+  | {
+      readonly descriptor: Descriptor;
+      readonly dataPointType: DataPointType.SUM;
+      readonly isMonotonic: boolean;
+      readonly dataPoints: ReadonlyArray<Point<number>>;
+    }
+  | {
+      readonly descriptor: Descriptor;
+      readonly dataPointType: DataPointType.GAUGE;
+      readonly dataPoints: ReadonlyArray<Point<number>>;
+    }
+  | {
+      readonly descriptor: Descriptor;
+      readonly dataPointType: DataPointType.HISTOGRAM;
+      readonly dataPoints: ReadonlyArray<Point<HistogramValue>>;
+    }
+  | {
+      /** Exponential histograms: the text format has no form for them. */
+      readonly descriptor: Descriptor;
+      readonly dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM;
+      readonly dataPoints: readonly unknown[];
+    };
