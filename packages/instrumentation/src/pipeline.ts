@@ -19,7 +19,7 @@ import { checkOtlpExporterInstalled } from './export/otlp.js';
 import { createReaders } from './export/readers.js';
 import { createResource } from './export/resource.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
-import { METER_NAME } from './names.js';
+import { METER_NAME } from './catalogue.js';
 import { WORKER_LABEL } from './labels.js';
 import type { ResolvedExport } from './options/exporters.js';
 import type { ResolvedOptions } from './options/resolve.js';

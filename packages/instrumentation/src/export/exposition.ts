@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Meter } from '@opentelemetry/api';
-import { ENDPOINT_METRICS } from '../names.js';
+import { CATALOGUE } from '../catalogue.js';
+import { createCounter } from '../instruments.js';
 import { ENDPOINT_LABELS, SCRAPE_LIMITS, type ScrapeLimit } from '../labels.js';
 import type { Reporter } from '../report.js';
 import { acceptsGzip } from './accept-encoding.js';
@@ -129,10 +130,7 @@ function sendInSlices(res: ServerResponse, payload: Buffer): void {
  * `rate()` and `increase()` see the first refusal.
  */
 function countRejections(meter: Meter): (limit: ScrapeLimit) => void {
-  const counter = meter.createCounter(ENDPOINT_METRICS.scrapesRejected, {
-    description:
-      'Scrapes answered 503 because a limit on scrapes in flight was reached, by the limit.',
-  });
+  const counter = createCounter(meter, CATALOGUE.endpoint.scrapesRejected.prometheus);
   for (const limit of SCRAPE_LIMITS) counter.add(0, { [ENDPOINT_LABELS.limit]: limit });
   return (limit) => counter.add(1, { [ENDPOINT_LABELS.limit]: limit });
 }

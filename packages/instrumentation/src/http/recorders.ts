@@ -34,7 +34,7 @@ export function createRequestRecorder(deps: RecorderDeps): RecordRequest {
   return deps.options.naming === 'semconv' ? semconvRecorder(deps) : prometheusRecorder(deps);
 }
 
-/** The seed's histogram and counter, by `method`, `endpoint` and `http_status`. */
+/** flask_prometheus_metrics' histogram and counter, by `method`, `endpoint` and `http_status`. */
 function prometheusRecorder({
   meter,
   options,

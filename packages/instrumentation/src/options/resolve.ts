@@ -4,7 +4,7 @@
  * one entry of {@link OPTIONS}, whose keys the compiler holds to those of the public interface.
  */
 
-import { NAMINGS, type Naming } from '../names.js';
+import { NAMINGS, type Naming } from '../catalogue.js';
 import { SEMCONV_REQUEST_ATTRIBUTES, WORKER_LABEL } from '../labels.js';
 import {
   boolean,

@@ -8,7 +8,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
-import type { Naming } from '../names.js';
+import type { Naming } from '../catalogue.js';
 
 /** The exporters the package builds itself: the values of `OTEL_METRICS_EXPORTER`. */
 export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const;

@@ -1,9 +1,9 @@
 /*
- * Run by test/cardinality.test.ts in a Node process of its own (started with --expose-gc and
- * ts-child.cjs): an Express 5 app with two routes, instrumented, is sent requests to distinct
- * random unmatched paths with random methods over kept-alive loopback connections. The process
- * reports what the client saw, the exposition and its resident memory; the test asserts on them.
- * Apart from jest, the requests are not slowed by its open-handle tracker and the memory
+ * Run by test/integration/cardinality.test.ts in a Node process of its own (started with
+ * --expose-gc and ts-child.cjs): an Express 5 app with two routes, instrumented, is sent requests
+ * to distinct random unmatched paths with random methods over kept-alive loopback connections. The
+ * process reports what the client saw, the exposition and its resident memory; the test asserts on
+ * them. Apart from jest, the requests are not slowed by its open-handle tracker and the memory
  * measured is the app's alone.
  */
 import { Agent, METHODS, request } from 'node:http';

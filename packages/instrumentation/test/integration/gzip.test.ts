@@ -1,0 +1,80 @@
+import { gunzipSync } from 'node:zlib';
+import express from 'express5';
+import { registerMetrics, type MetricsHandle } from '../../src/index';
+import { listen, type Running } from '../helpers/apps';
+import { expositionLines, samplesOf, valueOf } from '../helpers/exposition';
+import { get, sendRaw } from '../helpers/request';
+import { until } from '../helpers/wait';
+
+describe('gzip on the metrics endpoint', () => {
+  let metrics: MetricsHandle;
+  let running: Running;
+  let base: string;
+
+  beforeAll(async () => {
+    const app = express();
+    app.get('/', (_req, res) => {
+      res.send('Test');
+    });
+    // No GC series: the first collection after the first GC would add a metric between the two
+    // scrapes compared below.
+    metrics = registerMetrics(app, {
+      endpoint: { host: '127.0.0.1', port: 0 },
+      collectors: { gc: false },
+    });
+    await metrics.ready;
+    running = await listen(app);
+    await get(running.url, '/');
+    const url = new URL(metrics.url as string);
+    base = `${url.protocol}//${url.host}`;
+    await until(
+      () => get(base, '/metrics'),
+      (r) => samplesOf(r.body, 'app_request_count_total').length === 1,
+    );
+  });
+  afterAll(async () => {
+    await running.close();
+    await metrics.shutdown();
+  });
+
+  it('answers gzip when asked, and the body gunzips to the exposition', async () => {
+    const reply = await sendRaw(base, 'GET', '/metrics', { 'Accept-Encoding': 'gzip, br' });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(reply.headers['vary']).toBe('Accept-Encoding');
+    expect(reply.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
+    const text = gunzipSync(reply.body).toString('utf8');
+    expect(valueOf(text, 'app_request_count_total', { endpoint: '/' })).toBe(1);
+    const plain = await metrics.scrape();
+    expect(plain.startsWith('# HELP')).toBe(true);
+    expect(expositionLines(text).metadata).toEqual(expositionLines(plain).metadata);
+  });
+
+  it.each([
+    ['no Accept-Encoding', {}],
+    ['gzip;q=0', { 'Accept-Encoding': 'gzip;q=0, deflate' }],
+    ['identity only', { 'Accept-Encoding': 'identity' }],
+  ])('answers plain text with %s', async (_name, headers: Record<string, string>) => {
+    const reply = await sendRaw(base, 'GET', '/metrics', headers);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-encoding']).toBeUndefined();
+    expect(reply.headers['vary']).toBe('Accept-Encoding');
+    expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
+    expect(valueOf(reply.body.toString('utf8'), 'app_request_count_total', { endpoint: '/' })).toBe(
+      1,
+    );
+  });
+
+  it('sends no body to HEAD, gzip or not, with the length GET would have', async () => {
+    for (const headers of [{ 'Accept-Encoding': 'gzip' }, {}] as Array<Record<string, string>>) {
+      const head = await sendRaw(base, 'HEAD', '/metrics', headers);
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
+      expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+      expect(head.headers['content-encoding']).toBe(
+        'Accept-Encoding' in headers ? 'gzip' : undefined,
+      );
+    }
+  });
+});

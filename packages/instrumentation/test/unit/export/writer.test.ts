@@ -1,0 +1,322 @@
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import {
+  AggregationType,
+  MeterProvider,
+  type ResourceMetrics,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
+import { COLLECTORS } from '../../../src/collectors/index';
+import { writeExposition, writeExpositionInSlices } from '../../../src/export/writer';
+import { INSTRUMENTS, METER_NAME } from '../../../src/names';
+import { LABELS } from '../../../src/labels';
+import { resolveOptions } from '../../../src/options/resolve';
+import { viewsFor } from '../../../src/views';
+import { expositionLines, samplesOf, valueOf } from '../../helpers/exposition';
+import { checkMetrics, findPromtool } from '../../helpers/promtool';
+
+const SETTINGS = [
+  { targetInfo: false, scopeInfo: false },
+  { targetInfo: true, scopeInfo: true },
+  { targetInfo: true, scopeInfo: false },
+  { targetInfo: false, scopeInfo: true },
+];
+
+/** The stock serializer, configured as exposition.ts configured it before our writer. */
+function stock(data: ResourceMetrics, options: { targetInfo: boolean; scopeInfo: boolean }) {
+  return new PrometheusSerializer(
+    '',
+    false,
+    undefined,
+    !options.targetInfo,
+    !options.scopeInfo,
+  ).serialize(data);
+}
+
+/** A provider read by a Prometheus reader, with the package's Views, as `registerMetrics` builds it. */
+async function collect(
+  record: (provider: MeterProvider) => (() => void) | void,
+  views: ViewOptions[] = [],
+): Promise<ResourceMetrics> {
+  const reader = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({
+    readers: [reader],
+    views: [...viewsFor(resolveOptions({})), ...views],
+  });
+  const stop = record(provider);
+  try {
+    const { resourceMetrics, errors } = await reader.collect();
+    expect(errors).toEqual([]);
+    return resourceMetrics;
+  } finally {
+    stop?.();
+    await provider.shutdown();
+  }
+}
+
+const AWKWARD_VALUES = [
+  'plain',
+  'say "hi"',
+  'back\\slash',
+  'new\nline',
+  'all "three"\\\n',
+  'ünïcödé 😀 日本',
+  '',
+  '} 1\nfake_metric 2',
+];
+
+/** Counters, histograms with many label sets, gauges, awkward names and values. */
+function recordVaried(provider: MeterProvider): void {
+  const meter = provider.getMeter(METER_NAME);
+  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, {
+    description: 'Application request latency.',
+    unit: 's',
+  });
+  const count = meter.createCounter(INSTRUMENTS.requestCount, {
+    description: 'Application request count.',
+  });
+  for (const [e, endpoint] of ['/', '/users/:id', ...AWKWARD_VALUES].entries()) {
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const labels = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
+      for (let k = 0; k <= e; k++) {
+        latency.record((k * 0.37 + e * 0.011) % 12, labels);
+        count.add(1, { ...labels, [LABELS.httpStatus]: k % 2 === 0 ? '200' : '503' });
+      }
+    }
+  }
+  latency.record(0, { [LABELS.method]: 'GET', [LABELS.endpoint]: '/zero' });
+
+  const other = provider.getMeter('other.scope "x"', '2.0.0', { schemaUrl: 'https://x.test/s' });
+  const odd = other.createCounter('my.metric-name', {
+    description: 'A name with dots\\dashes and a\nnewline "quoted"',
+    unit: 'By',
+  });
+  odd.add(0, { 'http.route': '/a', 'weird-key': 'v' });
+  odd.add(1e21, { 'http.route': '/big' });
+  odd.add(0.1 + 0.2, { 'http.route': '/float' });
+  odd.add(Infinity, { 'http.route': '/inf' });
+  for (const value of AWKWARD_VALUES) odd.add(3, { 'http.route': value });
+  odd.add(2, { number: 42, flag: true, list: ['a', 'b"c'] });
+  meter.createCounter('already_total', { description: 'Ends in _total.' }).add(7);
+  meter.createCounter('9lives', { description: 'Starts with a digit.' }).add(9);
+  // The same family from two scopes: one HELP and TYPE, the series of both.
+  meter.createCounter('shared.events', { description: 'First words.' }).add(1, { from: 'a' });
+  other.createCounter('shared.events', { description: 'Other words.' }).add(2, { from: 'b' });
+
+  const gauge = meter.createGauge('temperature_celsius', { description: 'A gauge.' });
+  gauge.record(-273.15, { where: 'space' });
+  gauge.record(NaN, { where: 'unknown' });
+  gauge.record(-Infinity, { where: 'below' });
+  gauge.record(1.5e-9, { where: 'tiny' });
+  gauge.record(123456789012, { where: 'large' });
+  meter
+    .createObservableGauge('queue_depth', { description: 'An observable gauge.' })
+    .addCallback((result) => {
+      result.observe(3, { queue: 'a' });
+      result.observe(0, { queue: 'b"\\' });
+    });
+  const balance = meter.createUpDownCounter('balance', { description: 'Goes down too.' });
+  balance.add(-5, { account: 'x' });
+  balance.add(2, { account: 'y' });
+  // An UpDownCounter aggregated as a histogram has no sum.
+  const swing = meter.createUpDownCounter('swing', { description: 'No _sum.', unit: 'm' });
+  swing.add(-3);
+  swing.add(2.5);
+  swing.add(40);
+}
+
+const VARIED_VIEWS: ViewOptions[] = [
+  {
+    instrumentName: 'swing',
+    aggregation: {
+      type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+      options: { boundaries: [-1, 0, 1, 10] },
+    },
+  },
+];
+
+/** The package's own collectors and request series, as an app scrape shows them. */
+function recordCollectors(provider: MeterProvider): () => void {
+  const meter = provider.getMeter(METER_NAME);
+  const options = resolveOptions({ appVersion: 'v1 "q"', appConfig: 'a\\b\nc' });
+  const stops = COLLECTORS.map((collector) =>
+    collector.start({ meter, meterProvider: provider, options, guard: (fn) => fn }),
+  );
+  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, {
+    description: 'Application request latency.',
+    unit: 's',
+  });
+  for (let i = 0; i < 50; i++) {
+    latency.record(i / 17, { [LABELS.method]: 'GET', [LABELS.endpoint]: `/r${i % 7}` });
+  }
+  return () => stops.forEach((stop) => stop());
+}
+
+describe('writeExposition against the stock PrometheusSerializer', () => {
+  let varied: ResourceMetrics;
+  let collectors: ResourceMetrics;
+  beforeAll(async () => {
+    varied = await collect(recordVaried, VARIED_VIEWS);
+    collectors = await collect(recordCollectors);
+  });
+
+  describe.each(SETTINGS)('with %o', (options) => {
+    it('writes the same samples, HELP, UNIT and TYPE lines for varied data', () => {
+      const ours = writeExposition(varied, options);
+      expect(expositionLines(ours)).toEqual(expositionLines(stock(varied, options)));
+      expect(expositionLines(ours).samples.length).toBeGreaterThan(300);
+    });
+
+    it('writes the same samples for the package collectors and request series', () => {
+      const ours = writeExposition(collectors, options);
+      expect(expositionLines(ours)).toEqual(expositionLines(stock(collectors, options)));
+    });
+
+    it('writes them in the same order, byte for byte', () => {
+      expect(writeExposition(varied, options)).toBe(stock(varied, options));
+      expect(writeExposition(collectors, options)).toBe(stock(collectors, options));
+    });
+  });
+
+  it('shows a scraper the names, labels and values that were recorded', () => {
+    const text = writeExposition(varied, { targetInfo: false, scopeInfo: false });
+    expect(valueOf(text, 'my_metric_name_total', { http_route: '/big' })).toBe(1e21);
+    // The helper's parser reads numbers only, so the infinities are checked as written.
+    expect(text).toMatch(/^my_metric_name_total\{http_route="\/inf"\} \+Inf$/m);
+    for (const value of AWKWARD_VALUES) {
+      expect(valueOf(text, 'my_metric_name_total', { http_route: value })).toBe(3);
+    }
+    expect(valueOf(text, 'my_metric_name_total', { number: '42', flag: 'true' })).toBe(2);
+    expect(samplesOf(text, 'my_metric_name_total', { number: '42' })[0]?.labels.list).toBe(
+      '["a","b\\"c"]',
+    );
+    expect(valueOf(text, 'already_total')).toBe(7);
+    expect(valueOf(text, '_9lives_total')).toBe(9);
+    expect(valueOf(text, 'temperature_celsius', { where: 'unknown' })).toBeNaN();
+    expect(text).toMatch(/^temperature_celsius\{where="below"\} -Inf$/m);
+    expect(valueOf(text, 'balance', { account: 'x' })).toBe(-5);
+    expect(samplesOf(text, 'swing_sum')).toEqual([]);
+    expect(valueOf(text, 'swing_bucket', { le: '0' })).toBe(1);
+    expect(valueOf(text, 'swing_bucket', { le: '+Inf' })).toBe(3);
+    expect(text).toContain('# TYPE balance gauge\n');
+    expect(text).toContain('# TYPE app_request_latency_seconds histogram\n');
+    expect(text).toContain('# UNIT app_request_latency_seconds s\n');
+    expect(text).toContain(
+      '# HELP my_metric_name_total A name with dots\\\\dashes and a\\nnewline "quoted"\n',
+    );
+    expect(text.match(/^# TYPE shared_events_total /gm)).toHaveLength(1);
+    const buckets = samplesOf(text, 'app_request_latency_seconds_bucket', { endpoint: '/zero' });
+    expect(buckets.map((s) => s.labels.le)).toEqual([
+      ...resolveOptions({}).latencyBuckets.map(String),
+      '+Inf',
+    ]);
+    expect(buckets.every((s) => s.value === 1)).toBe(true);
+  });
+
+  it('adds target_info and the scope labels when asked', () => {
+    const text = writeExposition(varied, { targetInfo: true, scopeInfo: true });
+    expect(text.startsWith('# HELP target_info Target metadata\n# TYPE target_info gauge\n')).toBe(
+      true,
+    );
+    expect(samplesOf(text, 'target_info')[0]?.labels.telemetry_sdk_language).toBe('nodejs');
+    expect(samplesOf(text, 'shared_events_total', { from: 'b' })[0]?.labels).toEqual({
+      from: 'b',
+      otel_scope_name: 'other.scope "x"',
+      otel_scope_schema_url: 'https://x.test/s',
+      otel_scope_version: '2.0.0',
+    });
+    expect(samplesOf(text, 'swing_bucket', { le: '+Inf' })[0]?.labels).toEqual({
+      otel_scope_name: METER_NAME,
+      le: '+Inf',
+    });
+  });
+
+  it('matches it on the edges: nothing recorded, a conflict of types, an exponential histogram', async () => {
+    const empty = await collect(() => undefined);
+    const edges = await collect(
+      (provider) => {
+        const meter = provider.getMeter('edges');
+        meter.createGauge('clash_total').record(1);
+        meter.createCounter('clash').add(1);
+        meter.createHistogram('spread').record(3);
+        meter.createGauge('target_info', { unit: 'things' }).record(5, { own: 'yes' });
+        meter.createCounter('a__b').add(1);
+      },
+      [{ instrumentName: 'spread', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+    );
+    for (const options of SETTINGS) {
+      expect(writeExposition(empty, options)).toBe(stock(empty, options));
+      expect(writeExposition(edges, options)).toBe(stock(edges, options));
+    }
+    expect(writeExposition(empty, SETTINGS[0] as (typeof SETTINGS)[0])).toBe(
+      '# no registered metrics',
+    );
+
+    const warnings: string[] = [];
+    const text = writeExposition(edges, {
+      targetInfo: false,
+      scopeInfo: false,
+      warn: (key) => warnings.push(key),
+    });
+    expect(samplesOf(text, 'clash_total')).toEqual([]);
+    expect(text).toContain('# TYPE spread untyped\n');
+    expect(valueOf(text, 'a_b_total')).toBe(1);
+    expect(warnings.sort()).toEqual(['points:spread', 'type:clash_total']);
+  });
+});
+
+const promtool = findPromtool();
+(promtool === undefined ? describe.skip : describe)('promtool check metrics', () => {
+  it.each([
+    ['the package collectors and request series', () => collect(recordCollectors)],
+    ['the varied data', () => collect(recordVaried, VARIED_VIEWS)],
+  ])('accepts our exposition of %s, lint-clean', async (_name, data) => {
+    const collected = await data();
+    for (const options of SETTINGS) {
+      expect(checkMetrics(promtool as string, writeExposition(collected, options))).toEqual({
+        status: 0,
+        output: '',
+      });
+    }
+  });
+});
+
+describe('writeExpositionInSlices', () => {
+  it('is the UTF-8 encoding of writeExposition, non-ASCII labels included', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const counter = provider.getMeter('bytes').createCounter('requests');
+    counter.add(3, { endpoint: '/ünïcödé/✓', quote: 'say "hi"\n' });
+    counter.add(1, { endpoint: '/plain' });
+    try {
+      const { resourceMetrics } = await reader.collect();
+      const options = { targetInfo: false, scopeInfo: false };
+      const text = writeExposition(resourceMetrics, options);
+      expect(text).toContain('✓');
+      const bytes = await writeExpositionInSlices(resourceMetrics, options, 5);
+      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+
+  it('gives the event loop turns while it writes, and writes the same bytes', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const latency = provider.getMeter('slices').createHistogram('latency');
+    for (let i = 0; i < 2000; i++) latency.record(i / 1000, { endpoint: `/route${i}` });
+    try {
+      const { resourceMetrics } = await reader.collect();
+      const options = { targetInfo: false, scopeInfo: false };
+      const text = writeExposition(resourceMetrics, options);
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      // A slice of 0 ms gives a turn at every check (every 64 points): about 30 here.
+      const bytes = await writeExpositionInSlices(resourceMetrics, options, 0);
+      clearInterval(ticker);
+      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+      expect(turns).toBeGreaterThan(1);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+});
