@@ -177,30 +177,17 @@ function kindText(metric: Mergeable): string {
   return metric.dataPointType === DataPointType.GAUGE ? 'gauge' : 'histogram';
 }
 
+/** A merged metric: the first process's kind and description, with the merged series. */
 function finish({ first, series }: Merging): MergedMetric {
-  const { descriptor } = first;
-  const dataPoints = [...series.values()];
-  switch (first.dataPointType) {
-    case DataPointType.HISTOGRAM:
-      return {
-        descriptor,
-        dataPointType: first.dataPointType,
-        dataPoints: dataPoints as Array<MergedPoint<MutableHistogram>>,
-      };
-    case DataPointType.SUM:
-      return {
-        descriptor,
-        dataPointType: first.dataPointType,
-        isMonotonic: first.isMonotonic,
-        dataPoints: dataPoints as Array<MergedPoint<number>>,
-      };
-    case DataPointType.GAUGE:
-      return {
-        descriptor,
-        dataPointType: first.dataPointType,
-        dataPoints: dataPoints as Array<MergedPoint<number>>,
-      };
-  }
+  const { descriptor, dataPointType } = first;
+  const monotonic = first.dataPointType === DataPointType.SUM && { isMonotonic: first.isMonotonic };
+  // The series were merged by the kind of `first`, so they are its points' kind.
+  return {
+    descriptor,
+    dataPointType,
+    ...monotonic,
+    dataPoints: [...series.values()],
+  } as MergedMetric;
 }
 
 /**

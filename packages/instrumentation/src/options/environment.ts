@@ -9,7 +9,6 @@
 import type { Reporter } from '../report.js';
 import { inRange, invalid, MILLISECONDS, type IntegerRange } from './checks.js';
 import { DEFAULT_EXPORT_INTERVAL_MS, DEFAULT_EXPORT_TIMEOUT_MS } from './defaults.js';
-import { EXPORTER_NAMES, type ExporterName } from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -59,38 +58,6 @@ export function envBoolean(env: Env, name: string, report: Reporter): boolean {
     );
   }
   return false;
-}
-
-/**
- * `OTEL_METRICS_EXPORTER`. The specification lets an SDK warn about a name it does not know and go
- * on without it; here it is an error, as a wrong option is: a misspelt `otlp` would otherwise leave
- * the app exporting nothing, to be noticed when the dashboards stay empty.
- */
-export function envExporters(env: Env): ExporterName[] | undefined {
-  const name = 'OTEL_METRICS_EXPORTER';
-  const raw = envValue(env, name);
-  if (raw === undefined) return undefined;
-  const names = [
-    ...new Set(
-      raw
-        .split(',')
-        .map((n) => n.trim().toLowerCase())
-        .filter((n) => n !== ''),
-    ),
-  ];
-  const unknown = names.find((n) => !(EXPORTER_NAMES as readonly string[]).includes(n));
-  if (unknown !== undefined) {
-    const which = names.length === 1 ? '' : ` (${JSON.stringify(unknown)} is not one of them)`;
-    invalid(
-      name,
-      `a comma-separated list of ${EXPORTER_NAMES.join(', ')}`,
-      `${JSON.stringify(raw)}${which}`,
-    );
-  }
-  if (names.includes('none') && names.length > 1) {
-    invalid(name, "'none' alone or a list without it", JSON.stringify(raw));
-  }
-  return names.length === 0 ? undefined : (names as ExporterName[]);
 }
 
 /**

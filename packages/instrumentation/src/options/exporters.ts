@@ -4,14 +4,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Reporter } from '../report.js';
 import { invalid, option, shown } from './checks.js';
-import {
-  envBoolean,
-  envEnum,
-  envExporters,
-  envValue,
-  exportSchedule,
-  type Env,
-} from './environment.js';
+import { envBoolean, envEnum, envValue, exportSchedule, type Env } from './environment.js';
 import { EXPORTER_NAMES, type ExporterChoice, type ExporterName } from './types.js';
 
 /** The exporters when neither the option nor `OTEL_METRICS_EXPORTER` names any. */
@@ -43,6 +36,21 @@ function isReader(value: unknown): value is IMetricReader {
   return READER_METHODS.every((method) => typeof reader[method] === 'function');
 }
 
+/**
+ * What breaks the rules of a list of exporters, whether the option or `OTEL_METRICS_EXPORTER`
+ * gives it: a name the package does not build, or `'none'` next to another.
+ */
+export function exporterListProblem(
+  list: readonly unknown[],
+): { unknownName: string } | { noneNotAlone: true } | undefined {
+  const unknownName = list.find(
+    (e): e is string => typeof e === 'string' && !(EXPORTER_NAMES as readonly string[]).includes(e),
+  );
+  if (unknownName !== undefined) return { unknownName };
+  if (list.includes('none') && new Set(list).size > 1) return { noneNotAlone: true };
+  return undefined;
+}
+
 function exportersError(got: string): never {
   const names = EXPORTER_NAMES.map((name) => `'${name}'`).join(', ');
   invalid(
@@ -57,20 +65,22 @@ export function checkExporters(value: unknown): readonly ExporterChoice[] | unde
   if (value === undefined) return undefined;
   const list: readonly unknown[] = Array.isArray(value) ? value : [value];
   if (list.length === 0) exportersError('an empty array');
-  for (const entry of list) {
-    if (typeof entry === 'string') {
-      if (!(EXPORTER_NAMES as readonly string[]).includes(entry)) exportersError(shown(entry));
-    } else if (!isReader(entry)) {
-      exportersError(
-        typeof entry === 'object' && entry !== null
-          ? `an object without ${READER_METHODS.join(', ')}`
-          : String(entry),
-      );
-    }
+  const notReader = list.find((e) => typeof e !== 'string' && !isReader(e));
+  if (notReader !== undefined) {
+    exportersError(
+      typeof notReader === 'object' && notReader !== null
+        ? `an object without ${READER_METHODS.join(', ')}`
+        : String(notReader),
+    );
   }
   const unique = [...new Set(list)] as ExporterChoice[];
-  if (unique.includes('none') && unique.length > 1) {
-    exportersError(unique.map((e) => (typeof e === 'string' ? e : 'a MetricReader')).join(', '));
+  const problem = exporterListProblem(unique);
+  if (problem !== undefined) {
+    exportersError(
+      'unknownName' in problem
+        ? shown(problem.unknownName)
+        : unique.map((e) => (typeof e === 'string' ? e : 'a MetricReader')).join(', '),
+    );
   }
   return unique;
 }
@@ -88,6 +98,37 @@ export function checkMeterProvider(value: unknown): MeterProvider | undefined {
     'a MeterProvider (an object with a getMeter method)',
     shown(value),
   );
+}
+
+/**
+ * `OTEL_METRICS_EXPORTER`. The specification lets an SDK warn about a name it does not know and go
+ * on without it; here it is an error, as a wrong option is: a misspelt `otlp` would otherwise leave
+ * the app exporting nothing, to be noticed when the dashboards stay empty.
+ */
+function envExporters(env: Env): ExporterName[] | undefined {
+  const name = 'OTEL_METRICS_EXPORTER';
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((n) => n.trim().toLowerCase())
+        .filter((n) => n !== ''),
+    ),
+  ];
+  const problem = exporterListProblem(names);
+  if (problem === undefined) return names.length === 0 ? undefined : (names as ExporterName[]);
+  if ('unknownName' in problem) {
+    const which =
+      names.length === 1 ? '' : ` (${JSON.stringify(problem.unknownName)} is not one of them)`;
+    invalid(
+      name,
+      `a comma-separated list of ${EXPORTER_NAMES.join(', ')}`,
+      `${JSON.stringify(raw)}${which}`,
+    );
+  }
+  return invalid(name, "'none' alone or a list without it", JSON.stringify(raw));
 }
 
 /** An exporter the package builds, with its settings from the environment, or the user's reader. */

@@ -1,14 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import express from 'express5';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../../src/index';
 import { resolveOptions } from '../../src/options/resolve';
 import { listen } from '../helpers/apps';
 import { samplesOf } from '../helpers/exposition';
+import { selfSignedPair } from '../helpers/tls';
 
 interface Answer {
   status: number;
@@ -137,51 +134,23 @@ describe('the secured metrics endpoint', () => {
   });
 
   it('serves HTTPS with the given key and certificate', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-    try {
-      const made = spawnSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(made.status).toBe(0);
-      const cert = readFileSync(join(dir, 'cert.pem'));
-      const key = readFileSync(join(dir, 'key.pem'));
-      await withMetrics(
-        {
-          endpoint: { ...onPort, tls: { key, cert }, basicAuth: { username: 'u', password: 'p' } },
-        },
-        async (m) => {
-          const url = m.url as string;
-          expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
-          expect((await ask(url, undefined, cert)).status).toBe(401);
-          const ok = await ask(url, basic('u', 'p'), cert);
-          expect(ok.status).toBe(200);
-          expect(samplesOf(ok.body, 'app_version_info')).toHaveLength(1);
-          // Plain HTTP on the TLS port gets no exposition.
-          const plain = await ask(url.replace('https:', 'http:')).catch(() => undefined);
-          expect(plain?.body ?? '').not.toContain('app_version_info');
-        },
-      );
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const { key, cert } = selfSignedPair();
+    await withMetrics(
+      {
+        endpoint: { ...onPort, tls: { key, cert }, basicAuth: { username: 'u', password: 'p' } },
+      },
+      async (m) => {
+        const url = m.url as string;
+        expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
+        expect((await ask(url, undefined, cert)).status).toBe(401);
+        const ok = await ask(url, basic('u', 'p'), cert);
+        expect(ok.status).toBe(200);
+        expect(samplesOf(ok.body, 'app_version_info')).toHaveLength(1);
+        // Plain HTTP on the TLS port gets no exposition.
+        const plain = await ask(url.replace('https:', 'http:')).catch(() => undefined);
+        expect(plain?.body ?? '').not.toContain('app_version_info');
+      },
+    );
   });
 
   it.each<[string, RegisterMetricsOptions['endpoint'], RegExp]>([

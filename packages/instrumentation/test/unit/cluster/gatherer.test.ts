@@ -4,6 +4,25 @@ import { Gatherer } from '../../../src/cluster/gatherer';
 import { MESSAGE_KEY } from '../../../src/cluster/messages';
 import { readSnapshot, type Snapshot } from '../../../src/cluster/snapshot';
 
+/** A worker whose answers to the primary's requests are made by `answer`. */
+function answeringWorker(
+  cluster: EventEmitter,
+  answer: (request: { gatherer: string; seq: number }) => object | undefined,
+) {
+  const worker = Object.assign(new EventEmitter(), {
+    id: 1,
+    isConnected: () => true,
+    isDead: () => false,
+    send: (m: unknown, _h: unknown, _o: unknown, cb?: (err: Error | null) => void) => {
+      if (cb) process.nextTick(cb, null);
+      const reply = answer(m as { gatherer: string; seq: number });
+      if (reply !== undefined) process.nextTick(() => cluster.emit('message', worker, reply));
+      return true;
+    },
+  });
+  return worker;
+}
+
 /**
  * A worker as node:cluster's primary sees it, whose channel broke under a write: as Node does, the
  * error goes to the send callback when there is one, else it is emitted as 'error' on the worker,
@@ -55,15 +74,7 @@ describe('the primary and a worker of another version', () => {
   it('leaves out a snapshot in a format it does not read, and says why', async () => {
     const cluster = new EventEmitter() as EventEmitter & { workers: Record<number, Worker> };
     // This worker's channel works; it answers by the test's hand below.
-    const worker = Object.assign(new EventEmitter(), {
-      id: 1,
-      isConnected: () => true,
-      isDead: () => false,
-      send: (_m: unknown, _h: unknown, _o: unknown, cb?: (err: Error | null) => void) => {
-        if (cb) process.nextTick(cb, null);
-        return true;
-      },
-    });
+    const worker = answeringWorker(cluster, () => undefined);
     cluster.workers = { 1: worker as unknown as Worker };
     const warnings: string[] = [];
     const gatherer = new Gatherer(cluster as unknown as Cluster, 200, (_key, message) =>
@@ -113,25 +124,6 @@ describe('the primary and a worker of another version', () => {
     }
   });
 });
-
-/** A worker whose answers to the primary's requests are made by `answer`. */
-function answeringWorker(
-  cluster: EventEmitter,
-  answer: (request: { gatherer: string; seq: number }) => object | undefined,
-) {
-  const worker = Object.assign(new EventEmitter(), {
-    id: 1,
-    isConnected: () => true,
-    isDead: () => false,
-    send: (m: unknown, _h: unknown, _o: unknown, cb?: (err: Error | null) => void) => {
-      if (cb) process.nextTick(cb, null);
-      const reply = answer(m as { gatherer: string; seq: number });
-      if (reply !== undefined) process.nextTick(() => cluster.emit('message', worker, reply));
-      return true;
-    },
-  });
-  return worker;
-}
 
 const oneCounter = {
   scopes: [
