@@ -1,11 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { ClusterMerge } from '../catalogue.js';
-import type {
-  Collected,
-  CollectedMetric,
-  CollectedScope,
-  HistogramValue,
+import {
+  kindOf,
+  type Collected,
+  type CollectedMetric,
+  type CollectedScope,
+  type HistogramValue,
 } from '../export/collected.js';
 import { WORKER_LABEL } from '../labels.js';
 import { CLUSTER_GAUGE_MERGE } from '../names.js';
@@ -69,18 +70,10 @@ type Mergeable = Exclude<CollectedMetric, { dataPointType: DataPointType.EXPONEN
 
 /** How the primary merges a metric: by its kind, then by the catalogue (`CLUSTER_GAUGE_MERGE`). */
 export function mergeRuleOf(metric: CollectedMetric): ClusterMerge | undefined {
-  switch (metric.dataPointType) {
-    case DataPointType.HISTOGRAM:
-      return 'total';
-    case DataPointType.SUM:
-      if (metric.isMonotonic) return 'total';
-      break;
-    case DataPointType.GAUGE:
-      break;
-    default:
-      // Exponential histograms have no form in the text format the primary writes.
-      return undefined;
-  }
+  const kind = kindOf(metric);
+  // Exponential histograms have no form in the text format the primary writes.
+  if (kind === undefined) return undefined;
+  if (kind === 'counter' || kind === 'histogram') return 'total';
   return CLUSTER_GAUGE_MERGE[metric.descriptor.name] ?? 'worker';
 }
 
@@ -172,11 +165,6 @@ function addPoints(into: Merging, metric: Mergeable, worker: string): void {
   }
 }
 
-function kindText(metric: Mergeable): string {
-  if (metric.dataPointType === DataPointType.SUM) return metric.isMonotonic ? 'counter' : 'updown';
-  return metric.dataPointType === DataPointType.GAUGE ? 'gauge' : 'histogram';
-}
-
 /** A merged metric: the first process's kind and description, with the merged series. */
 function finish({ first, series }: Merging): MergedMetric {
   const { descriptor, dataPointType } = first;
@@ -216,10 +204,10 @@ export function mergeCollected(
         if (into === undefined) {
           into = { scope, first: mergeable, rule, series: new Map() };
           merging.set(id, into);
-        } else if (kindText(into.first) !== kindText(mergeable)) {
+        } else if (kindOf(into.first) !== kindOf(mergeable)) {
           warn(
             `kind:${name}`,
-            `metric ${name} is a ${kindText(mergeable)} in one process and a ${kindText(into.first)} in another; only the first is served`,
+            `metric ${name} is a ${kindOf(mergeable)} in one process and a ${kindOf(into.first)} in another; only the first is served`,
           );
           continue;
         } else if (!sameItems(boundariesOf(into.first), boundariesOf(mergeable))) {

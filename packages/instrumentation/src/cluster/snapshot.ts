@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { Collected, CollectedMetric } from '../export/collected.js';
+import { kindOf, type Collected, type CollectedMetric } from '../export/collected.js';
+import type { InstrumentKind } from '../catalogue.js';
 
 /**
  * One process's collected series in a form that survives the cluster's IPC channel, which
@@ -18,7 +19,7 @@ export interface SnapshotScope {
   metrics: SnapshotMetric[];
 }
 
-export type SnapshotKind = 'counter' | 'updown' | 'gauge' | 'histogram';
+export type SnapshotKind = InstrumentKind;
 
 export interface SnapshotMetric {
   name: string;
@@ -54,20 +55,6 @@ export function fromWire(n: WireNumber): number {
   return typeof n === 'number' ? n : Number(n);
 }
 
-function kindOf(metric: CollectedMetric): SnapshotKind | undefined {
-  switch (metric.dataPointType) {
-    case DataPointType.SUM:
-      return metric.isMonotonic ? 'counter' : 'updown';
-    case DataPointType.GAUGE:
-      return 'gauge';
-    case DataPointType.HISTOGRAM:
-      return 'histogram';
-    default:
-      // Exponential histograms have no form in the Prometheus text format the primary writes.
-      return undefined;
-  }
-}
-
 /** The snapshot of a collection, as a worker sends it to the primary. */
 export function takeSnapshot(collected: Collected): Snapshot {
   const scopes: SnapshotScope[] = [];
@@ -76,6 +63,7 @@ export function takeSnapshot(collected: Collected): Snapshot {
     if (scope.version) out.version = scope.version;
     if (scope.schemaUrl) out.schemaUrl = scope.schemaUrl;
     for (const metric of metrics) {
+      // Exponential histograms have no form in the text format the primary writes.
       const kind = kindOf(metric);
       if (kind === undefined) continue;
       const { name, description, unit } = metric.descriptor;

@@ -5,7 +5,8 @@
  */
 
 import type { Attributes } from '@opentelemetry/api';
-import type { DataPointType } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type { InstrumentKind } from '../catalogue.js';
 
 export interface Collected {
   readonly resource: { readonly attributes: Attributes };
@@ -62,3 +63,21 @@ export type CollectedMetric =
       readonly dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM;
       readonly dataPoints: readonly unknown[];
     };
+
+/**
+ * The kind of a collected metric, as the catalogue names kinds: a sum that can go down is an
+ * `updown`, which Prometheus shows as a gauge. Undefined for an exponential histogram, which the
+ * text format and the cluster's snapshots have no form for.
+ */
+export function kindOf(metric: CollectedMetric): InstrumentKind | undefined {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'updown';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return undefined;
+  }
+}

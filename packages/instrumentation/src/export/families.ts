@@ -1,5 +1,4 @@
-import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { Collected, CollectedMetric, CollectedScope } from './collected.js';
+import { kindOf, type Collected, type CollectedMetric, type CollectedScope } from './collected.js';
 import { metricName } from './text-format.js';
 
 /** The family of the resource's attributes, written first when asked for. */
@@ -17,28 +16,17 @@ export interface Family {
   dropped: boolean;
 }
 
-/**
- * A sum that can go down is a gauge to Prometheus; exponential histograms have no form in the
- * 0.0.4 text format.
- */
+/** The Prometheus type of a kind; exponential histograms have no form in the 0.0.4 text format. */
 function prometheusType(metric: CollectedMetric): string {
-  switch (metric.dataPointType) {
-    case DataPointType.SUM:
-      return metric.isMonotonic ? 'counter' : 'gauge';
-    case DataPointType.GAUGE:
-      return 'gauge';
-    case DataPointType.HISTOGRAM:
-      return 'histogram';
-    default:
-      return 'untyped';
-  }
+  const kind = kindOf(metric);
+  if (kind === undefined) return 'untyped';
+  return kind === 'updown' ? 'gauge' : kind;
 }
 
 function familyName(metric: CollectedMetric): string | undefined {
   const name = metricName(metric.descriptor.name);
   if (name === undefined) return undefined;
-  const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
-  return counter && !name.endsWith('_total') ? `${name}_total` : name;
+  return kindOf(metric) === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
 }
 
 /**
