@@ -67,10 +67,10 @@ const WORKER_REASON =
   'this is a cluster worker (option cluster); the primary serves the metrics of every worker';
 
 /**
- * Checks what can still fail before anything is built: an OTLP exporter package that is not
- * installed. Call it before touching the app.
+ * Throws when an OTLP exporter package the target needs is not installed: the one thing that
+ * can still fail before anything is built. Call it before touching the app.
  */
-export function checkPipeline(target: ResolvedExport): void {
+export function checkExportersInstalled(target: ResolvedExport): void {
   if (target.kind !== 'own') return;
   for (const exporter of target.exporters) {
     if (exporter.type === 'otlp') checkOtlpExporterInstalled(exporter.protocol, exporter.askedBy);
@@ -149,6 +149,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
       handler = noExpositionHandler(reason);
       break;
     default:
+      // A serving mode other than 'none' means a Prometheus reader, so an exposition.
       handler = withAuthentication((exposition as Exposition).handler, serving.endpoint);
       if (serving.mode === 'port') {
         server = startMetricsServer({ ...serving.endpoint, ...serving.address }, handler);

@@ -13,7 +13,7 @@ import { resolveExport } from './options/exporters.js';
 import { resolveOptions } from './options/resolve.js';
 import { resolveServing } from './options/serving.js';
 import type { RegisterMetricsOptions } from './options/types.js';
-import { buildPipeline, checkPipeline } from './pipeline.js';
+import { buildPipeline, checkExportersInstalled } from './pipeline.js';
 import { createReporter } from './report.js';
 
 /** What `registerMetrics` returns. */
@@ -66,10 +66,9 @@ const registered = new WeakSet<ExpressApp>();
 /**
  * Runs `intercept` ahead of the app's own handling of every request, by wrapping this app's
  * `handle` (Express calls it for each request, also when the app is mounted in another). Routes
- * declared before and after `registerMetrics` are timed alike, and no router layer is added: a
- * layer costs a match and a `next()` per request, a measurable share of a small handler's time.
- * After shutdown the wrapper only passes requests on (replacing it back while requests are in
- * flight could lose some of them).
+ * declared before and after `registerMetrics` are timed alike, and no router layer is added (see
+ * ARCHITECTURE.md for why, and what the two cost). After shutdown the wrapper only passes
+ * requests on (replacing it back while requests are in flight could lose some of them).
  */
 function interceptRequests(app: ExpressApp, intercept: RequestInterceptor): void {
   const handle = app.handle;
@@ -116,7 +115,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   const resolved = resolveOptions(options);
   const target = resolveExport(resolved, process.env, report);
   const serving = resolveServing(resolved, target, process.env);
-  checkPipeline(target);
+  checkExportersInstalled(target);
   if (target.kind !== 'disabled') checkRegistration(app, resolved.cluster);
 
   const pipeline = buildPipeline({

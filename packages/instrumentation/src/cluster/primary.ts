@@ -11,7 +11,7 @@ import { resolveExport } from '../options/exporters.js';
 import { resolvePrimaryOptions } from '../options/resolve.js';
 import { resolveServing } from '../options/serving.js';
 import type { ClusterPrimaryOptions } from '../options/types.js';
-import { buildPipeline, checkPipeline, inertPipeline, type Pipeline } from '../pipeline.js';
+import { buildPipeline, inertPipeline, type Pipeline } from '../pipeline.js';
 import { createReporter } from '../report.js';
 import { Gatherer } from './gatherer.js';
 import { Floors } from './floors.js';
@@ -81,7 +81,6 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
     );
     return handleOf(pipeline, () => pipeline.shutdown());
   }
-  checkPipeline(target);
 
   const gatherer = new Gatherer(cluster, workerTimeout, (key, message) =>
     report.warn(`cluster:${key}`, message),
@@ -89,7 +88,9 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
   const floors = new Floors();
   const pipeline = buildPipeline({
     options: base,
-    target,
+    // The primary serves its series to Prometheus only: over OTLP or to the console, the workers
+    // push their own, and the primary has none of the app's to add.
+    target: { kind: 'own', exporters: [{ type: 'prometheus' }], summary: 'prometheus' },
     serving,
     // The app's version comes from the workers, which run the app.
     collectors: COLLECTORS.filter((collector) => collector !== appInfoCollector),
