@@ -37,28 +37,36 @@ const prometheusNames = <G extends Group>(group: G) =>
   mapGroup(group, (e) => e.prometheus.name) as PrometheusNames<G>;
 
 /** Prometheus series names of the app, as they appear in the exposition (counters gain `_total`). */
-export const METRICS = prometheusNames(CATALOGUE.app);
+export const METRICS: PrometheusNames<typeof CATALOGUE.app> = prometheusNames(CATALOGUE.app);
 
 /** The app's instrument names, as recorded through the OpenTelemetry API (Views rename them). */
-export const INSTRUMENTS = mapGroup(
+export const INSTRUMENTS: InstrumentNames<typeof CATALOGUE.app> = mapGroup(
   CATALOGUE.app,
   (e) => e.prometheus.instrument ?? e.prometheus.name,
 ) as InstrumentNames<typeof CATALOGUE.app>;
 
 /** Series of the metrics endpoint about itself (the same names in both namings). */
-export const ENDPOINT_METRICS = prometheusNames(CATALOGUE.endpoint);
+export const ENDPOINT_METRICS: PrometheusNames<typeof CATALOGUE.endpoint> = prometheusNames(
+  CATALOGUE.endpoint,
+);
 
 /** Series of the primary in cluster mode, about the workers it gathers from. */
-export const CLUSTER_METRICS = prometheusNames(CATALOGUE.cluster);
+export const CLUSTER_METRICS: PrometheusNames<typeof CATALOGUE.cluster> = prometheusNames(
+  CATALOGUE.cluster,
+);
 
 /**
  * Process series: the names every Prometheus client library uses, so existing dashboards work.
  * Counters are named without `_total`; the exporter adds it.
  */
-export const PROCESS_METRICS = prometheusNames(CATALOGUE.process);
+export const PROCESS_METRICS: PrometheusNames<typeof CATALOGUE.process> = prometheusNames(
+  CATALOGUE.process,
+);
 
 /** Node.js runtime series: the counterparts of flask_prometheus_metrics' `python_info` and `python_gc_*`. */
-export const NODEJS_METRICS = prometheusNames(CATALOGUE.nodejs);
+export const NODEJS_METRICS: PrometheusNames<typeof CATALOGUE.nodejs> = prometheusNames(
+  CATALOGUE.nodejs,
+);
 
 type Entries = {
   [G in keyof typeof CATALOGUE]: (typeof CATALOGUE)[G][keyof (typeof CATALOGUE)[G]];
