@@ -5,7 +5,7 @@
  * is passed in: which collectors run, and what the exposition reads.
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { createNoopMeter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
@@ -27,8 +27,6 @@ import type { Serving } from './options/serving.js';
 import type { Reporter } from './report.js';
 import { viewsFor } from './views.js';
 
-export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
 export interface PipelineParts {
   options: ResolvedOptions;
   target: ResolvedExport;
@@ -49,7 +47,7 @@ export interface Pipeline {
   /** The exposition, wherever there is one (also in a cluster worker, where only the primary reads it). */
   exposition: Exposition | undefined;
   /** The handle's `handler`: the exposition behind its authentication, or a 404 saying why not. */
-  handler: MetricsHandler;
+  handler: RequestListener;
   ready: Promise<void>;
   url(): string | undefined;
   scrape(): Promise<string>;
@@ -141,7 +139,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     report,
   );
 
-  let handler: MetricsHandler;
+  let handler: RequestListener;
   let server: MetricsServer | undefined;
   switch (serving.mode) {
     case 'none':

@@ -63,7 +63,7 @@ export function shown(value: unknown): string {
  * How a message shows a secret it got: never its text; only that it was missing, empty or not
  * a string.
  */
-export function shownSecret(value: unknown): string {
+function shownSecret(value: unknown): string {
   if (value === undefined || value === '') return shown(value);
   return typeof value === 'string' ? 'a string' : `a value of type ${typeof value}`;
 }

@@ -40,7 +40,7 @@ function isReader(value: unknown): value is IMetricReader {
  * What breaks the rules of a list of exporters, whether the option or `OTEL_METRICS_EXPORTER`
  * gives it: a name the package does not build, or `'none'` next to another.
  */
-export function exporterListProblem(
+function exporterListProblem(
   list: readonly unknown[],
 ): { unknownName: string } | { noneNotAlone: true } | undefined {
   const unknownName = list.find(
