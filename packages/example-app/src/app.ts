@@ -6,6 +6,9 @@ import {
   type RegisterMetricsOptions,
 } from 'express-otel-metrics';
 
+/** The example's `service.name` when `OTEL_SERVICE_NAME` does not give one. */
+export const SERVICE_NAME = 'example-app';
+
 /** The longest `/slow?ms=` the app agrees to sleep, so a request cannot hold it up for long. */
 const MAX_SLOW_MS = 5000;
 
@@ -45,7 +48,13 @@ export function createApp(options: RegisterMetricsOptions = {}): {
   metrics: MetricsHandle;
 } {
   const app = express();
-  const metrics = registerMetrics(app, { appVersion: 'v0.1.2', appConfig: 'staging', ...options });
+  const metrics = registerMetrics(app, {
+    appVersion: 'v0.1.2',
+    appConfig: 'staging',
+    // The service's name in OTLP exports and `target_info`; the deployment may rename it.
+    serviceName: process.env.OTEL_SERVICE_NAME || SERVICE_NAME,
+    ...options,
+  });
 
   app.get('/', (_req, res) => {
     res.send('Test');

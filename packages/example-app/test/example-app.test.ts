@@ -176,6 +176,8 @@ describe('the example app', () => {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+        // Unset, so the example's own service name is the one sent.
+        OTEL_SERVICE_NAME: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -195,6 +197,17 @@ describe('the example app', () => {
       expect(out).not.toContain('metrics on');
       // The last export, sent on the way out.
       type Point = { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+      const services = bodies.flatMap((b) =>
+        (
+          JSON.parse(b) as {
+            resourceMetrics: Array<{ resource: Point }>;
+          }
+        ).resourceMetrics.map(
+          (r) => r.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue,
+        ),
+      );
+      expect(services.length).toBeGreaterThan(0);
+      expect(new Set(services)).toEqual(new Set(['example-app']));
       const counts = bodies.flatMap((b) =>
         (
           JSON.parse(b) as {

@@ -18,6 +18,8 @@ export interface ExpressLayer {
   keys?: ReadonlyArray<{ name?: unknown; optional?: boolean }>;
   /** Express 5: a side-effect free match returning the matched prefix. */
   match?: (path: string) => unknown;
+  /** Express 5: one matcher per declared path, in order (a layer declared with an array has several). */
+  matchers?: unknown;
 }
 
 /** A router function or object: its stack of layers. */

@@ -113,7 +113,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     meterProvider = target.meterProvider;
   } else {
     const readers = createReaders(target.exporters, report);
-    const resource = createResource();
+    const resource = createResource(options.serviceName);
     own = new SdkMeterProvider({ resource, readers: readers.all, views: viewsFor(options) });
     meterProvider = own;
     const { prometheus } = readers;

@@ -6,7 +6,11 @@ import { isLinked, linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
 import { isExpressApp, type ExpressApp } from './express-internals.js';
 import { createExtraLabels } from './http/extra-labels.js';
-import { createRequestInterceptor, type RequestInterceptor } from './http/interceptor.js';
+import {
+  createRequestInterceptor,
+  markScrape,
+  type RequestInterceptor,
+} from './http/interceptor.js';
 import { createRequestRecorder } from './http/recorders.js';
 import { createRouteResolver } from './http/route-template.js';
 import { resolveExport } from './options/exporters.js';
@@ -182,7 +186,10 @@ function handleOf(
       return pipeline.url();
     },
     meterProvider: pipeline.meterProvider,
-    handler: pipeline.handler,
+    handler: (req, res) => {
+      markScrape(res);
+      pipeline.handler(req, res);
+    },
     scrape: () => pipeline.scrape(),
     forceFlush: () => pipeline.forceFlush(),
     shutdown: () => (stopping ??= shutdown()),

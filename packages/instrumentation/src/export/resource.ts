@@ -10,6 +10,7 @@ import {
 
 /** The resource attribute that tells instances of one service apart (semantic conventions). */
 const SERVICE_INSTANCE_ID = 'service.instance.id';
+const SERVICE_NAME = 'service.name';
 
 let instanceId: string | undefined;
 
@@ -25,11 +26,15 @@ function processInstanceId(): string {
 /**
  * What the package's own provider says about the app, which OTLP carries with every export and the
  * Prometheus side shows only in `target_info` (option `targetInfo`): the SDK's defaults, a
- * `service.instance.id`, then `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`, each merge
- * winning over the one before, so the variables can set the instance id too.
+ * `service.instance.id`, then `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`, then option
+ * `serviceName`, each merge winning over the one before, so the variables can set the instance id
+ * too.
  */
-export function createResource(): Resource {
-  return defaultResource()
+export function createResource(serviceName?: string): Resource {
+  const resource = defaultResource()
     .merge(resourceFromAttributes({ [SERVICE_INSTANCE_ID]: processInstanceId() }))
     .merge(detectResources({ detectors: [resourceAttributesEnvDetector, serviceNameEnvDetector] }));
+  return serviceName === undefined
+    ? resource
+    : resource.merge(resourceFromAttributes({ [SERVICE_NAME]: serviceName }));
 }

@@ -15,6 +15,18 @@ export interface RequestInterceptorDeps {
   isActive: () => boolean;
 }
 
+// Responses of a metrics handler the app mounted as a route (`app.get('/metrics', handle.handler)`):
+// scrapes, not the app's traffic. Shared by every registration, since one app may mount another's
+// handler; empty, and never read, unless such a handler is called.
+const scrapes = new WeakSet<ServerResponse>();
+let scrapesSeen = false;
+
+/** Marks `res` as the answer to a scrape, so that the request is not counted as traffic. */
+export function markScrape(res: ServerResponse): void {
+  scrapesSeen = true;
+  scrapes.add(res);
+}
+
 function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>): boolean {
   for (const p of excludePaths) {
     if (typeof p === 'string' ? p === path : p.test(path)) return true;
@@ -53,6 +65,7 @@ export function createRequestInterceptor(deps: RequestInterceptorDeps): RequestI
     // 'close' ends every response (after 'finish', or alone when the client went away), so one
     // listener is enough; it fires once.
     res.on('close', () => {
+      if (scrapesSeen && scrapes.has(res)) return;
       try {
         record(req, res, (performance.now() - start) / 1000, complete);
       } catch (err) {

@@ -6,6 +6,7 @@ import { createCounter, createHistogram } from '../instruments.js';
 import { LABELS, SEMCONV_ATTRIBUTES, UNMATCHED_ENDPOINT } from '../labels.js';
 import type { ResolvedOptions } from '../options/resolve.js';
 import type { ExtraLabels } from './extra-labels.js';
+import type { RouteResolver } from './route-template.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
 
 /**
@@ -24,7 +25,7 @@ export interface RecorderDeps {
   meter: Meter;
   options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets'>;
   /** The route template, or {@link UNMATCHED_ENDPOINT}. */
-  resolveEndpoint: (req: ExpressRequestFields & { method?: string }) => string;
+  resolveEndpoint: RouteResolver;
   /** The user's labels, when configured. */
   extraLabels?: ExtraLabels;
 }
@@ -51,7 +52,7 @@ function prometheusRecorder({
   const count = createCounter(meter, app.requestCount.prometheus);
   return (req, res, seconds, complete) => {
     const method = methodLabel(req.method);
-    const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
+    const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
     const status = statusLabel(res.statusCode, !complete);
     const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
     const counted = {
@@ -104,7 +105,7 @@ function semconvRecorder({
     };
     const version = protocolVersion(req.httpVersion);
     if (version !== undefined) attributes[VERSION] = version;
-    const route = resolveEndpoint(req as IncomingMessage & ExpressRequestFields);
+    const route = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
     if (route !== UNMATCHED_ENDPOINT) attributes[ROUTE] = route;
     if (res.headersSent) attributes[STATUS] = res.statusCode;
     const error = errorType(res.statusCode, !complete);

@@ -100,6 +100,12 @@ function extraLabels(value: unknown, naming: Naming): ExtraLabelsOption | undefi
   return { names: [...(names as string[])], values: values as ExtraLabelsOption['values'] };
 }
 
+function serviceName(value: unknown): string {
+  const name = string('serviceName', value);
+  if (name === '') invalid(option('serviceName'), 'a non-empty string', shown(name));
+  return name;
+}
+
 /**
  * How each option is resolved from its given value (undefined when absent) and the options
  * resolved before it (`naming` comes first: two defaults and a check depend on it).
@@ -119,6 +125,7 @@ const OPTIONS = {
   cardinalityLimit: (v: unknown) =>
     integer('cardinalityLimit', v ?? DEFAULT_CARDINALITY_LIMIT, SERIES_LIMIT),
   endpoint: resolveEndpoint,
+  serviceName: (v: unknown) => (v === undefined ? undefined : serviceName(v)),
   targetInfo: (v: unknown) => boolean('targetInfo', v ?? false),
   scopeInfo: (v: unknown) => boolean('scopeInfo', v ?? false),
   exporters: checkExporters,
@@ -165,6 +172,11 @@ function checkCombinations(given: Record<string, unknown>, r: ResolvedOptions): 
       : r.exporters !== undefined && !r.exporters.includes('prometheus')
         ? "`exporters` leaves 'prometheus' out"
         : undefined;
+  if (r.meterProvider !== undefined && r.serviceName !== undefined) {
+    throw new TypeError(
+      "express-otel-metrics: option `serviceName` names the package's own provider, but with `meterProvider` the resource is your provider's",
+    );
+  }
   if (reason !== undefined) {
     const key = PROMETHEUS_ONLY.find((k) => given[k] !== undefined);
     if (key !== undefined) {

@@ -171,6 +171,13 @@ export interface RegisterMetricsOptions {
    */
   endpoint?: EndpointOptions;
   /**
+   * The resource's `service.name`, which OTLP exports carry and `target_info` shows. Set here, it
+   * wins over `OTEL_SERVICE_NAME`, as code does over the environment in OpenTelemetry's
+   * configuration.
+   * @default undefined (`OTEL_SERVICE_NAME`, else the SDK's `unknown_service:<process>`)
+   */
+  serviceName?: string;
+  /**
    * Emit `target_info` with the resource attributes (service name, SDK version).
    * @default false
    */

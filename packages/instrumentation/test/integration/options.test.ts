@@ -19,6 +19,38 @@ describe('options, on an app', () => {
     expect((app as unknown as { router: { stack: unknown[] } }).router.stack).toHaveLength(0);
   });
 
+  it('names the service: option serviceName over OTEL_SERVICE_NAME over the SDK default', async () => {
+    const serviceOf = async (
+      options: { serviceName?: string },
+      env: string | undefined,
+    ): Promise<string | undefined> => {
+      const saved = process.env.OTEL_SERVICE_NAME;
+      if (env === undefined) delete process.env.OTEL_SERVICE_NAME;
+      else process.env.OTEL_SERVICE_NAME = env;
+      try {
+        const metrics = registerMetrics(express(), {
+          ...options,
+          targetInfo: true,
+          endpoint: { mode: 'none' },
+        });
+        const [info] = samplesOf(await metrics.scrape(), 'target_info');
+        await metrics.shutdown();
+        return info?.labels.service_name;
+      } finally {
+        if (saved === undefined) delete process.env.OTEL_SERVICE_NAME;
+        else process.env.OTEL_SERVICE_NAME = saved;
+      }
+    };
+    expect(await serviceOf({ serviceName: 'shop' }, 'from-env')).toBe('shop');
+    expect(await serviceOf({}, 'from-env')).toBe('from-env');
+    expect(await serviceOf({}, undefined)).toMatch(/^unknown_service:/);
+    expect(() => registerMetrics(express(), { serviceName: '' })).toThrow(
+      new TypeError(
+        'express-otel-metrics: option `serviceName` must be a non-empty string, got ""',
+      ),
+    );
+  });
+
   it('uses custom latency buckets', async () => {
     const app = express();
     const metrics = registerMetrics(app, { latencyBuckets: [0.5, 2], endpoint: { mode: 'none' } });

@@ -1,4 +1,10 @@
-import { express4MountPath, joinPatterns, patternText } from '../../../src/http/route-template';
+import {
+  endsInWildcard,
+  express4MountPath,
+  joinPatterns,
+  patternText,
+  topLevelAlternatives,
+} from '../../../src/http/route-template';
 import { FLAVOURS } from '../../helpers/apps';
 
 interface E4Layer {
@@ -45,10 +51,43 @@ describe('pattern text and joining', () => {
     expect(patternText(undefined)).toBe('<mount>');
   });
 
-  it('joins with single slashes and no trailing slash', () => {
+  it('joins with one slash where parts meet; a route `/` under a mount adds nothing', () => {
     expect(joinPatterns(['/api', '/users/:id'])).toBe('/api/users/:id');
-    expect(joinPatterns(['/api/', '/'])).toBe('/api');
+    expect(joinPatterns(['/api/', '/users'])).toBe('/api/users');
+    expect(joinPatterns(['/api', '/'])).toBe('/api');
+    expect(joinPatterns(['/', '/a', '/', '/'])).toBe('/a');
     expect(joinPatterns(['', '/'])).toBe('/');
     expect(joinPatterns(['/', ''])).toBe('/');
+  });
+});
+
+describe('declared forms kept as declared', () => {
+  it('keeps a declared trailing slash and every character of a RegExp', () => {
+    expect(joinPatterns(['/s/'])).toBe('/s/');
+    expect(joinPatterns(['/st', '/t/'])).toBe('/st/t/');
+    expect(joinPatterns([String(/\/y\//)])).toBe('/\\/y\\//');
+    expect(joinPatterns(['/re', String(/^\/z\d+$/)])).toBe('/re/^\\/z\\d+$/');
+  });
+
+  it('splits a compiled path array at its top-level alternatives only', () => {
+    expect(topLevelAlternatives('^\\/v1\\/?(?=\\/|$)|^\\/v2\\/?(?=\\/|$)')).toEqual([
+      '^\\/v1\\/?(?=\\/|$)',
+      '^\\/v2\\/?(?=\\/|$)',
+    ]);
+    expect(topLevelAlternatives('^\\/(a|b)[|]\\|c$')).toEqual(['^\\/(a|b)[|]\\|c$']);
+  });
+
+  it.each([
+    ['*', true],
+    ['/api*', true],
+    ['/files/(.*)', true],
+    ['/*splat', true],
+    ['/{*rest}', true],
+    ['/api/v1*path', true],
+    ['/users/:id', false],
+    ['/a*b/c', false],
+    ['/files/{*rest}/x', false],
+  ])('%s ends in a wildcard: %s', (text, expected) => {
+    expect(endsInWildcard(text)).toBe(expected);
   });
 });
