@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Meter } from '@opentelemetry/api';
-import { CATALOGUE } from '../catalogue.js';
+import { CATALOGUE, type Naming } from '../catalogue.js';
 import { createCounter } from '../instruments.js';
 import { ENDPOINT_LABELS, SCRAPE_LIMITS, type ScrapeLimit } from '../labels.js';
 import type { Reporter } from '../report.js';
@@ -149,6 +149,8 @@ export function createExposition(
   options: {
     targetInfo: boolean;
     scopeInfo: boolean;
+    /** See WriterOptions.naming. */
+    naming: Naming;
     cardinalityLimit: number;
     endpoint: { timeout: number } & ScrapeLimits;
     /** See WriterOptions.constantLabels. */
@@ -160,6 +162,7 @@ export function createExposition(
   const writerOptions = {
     targetInfo: options.targetInfo,
     scopeInfo: options.scopeInfo,
+    naming: options.naming,
     constantLabels: options.constantLabels ?? '',
     warn: (key: string, message: string) => report.warn(`exposition:${key}`, message),
   };

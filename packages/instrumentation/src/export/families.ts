@@ -1,4 +1,6 @@
+import type { InstrumentKind, Naming } from '../catalogue.js';
 import { kindOf, type Collected, type CollectedMetric, type CollectedScope } from './collected.js';
+import { prometheusName, prometheusType } from './prometheus-name.js';
 import { metricName } from './text-format.js';
 
 /** The family of the resource's attributes, written first when asked for. */
@@ -17,16 +19,34 @@ export interface Family {
 }
 
 /** The Prometheus type of a kind; exponential histograms have no form in the 0.0.4 text format. */
-function prometheusType(metric: CollectedMetric): string {
-  const kind = kindOf(metric);
+function typeOfKind(kind: InstrumentKind | undefined): string {
   if (kind === undefined) return 'untyped';
   return kind === 'updown' ? 'gauge' : kind;
 }
 
-function familyName(metric: CollectedMetric): string | undefined {
+/**
+ * The family a metric is written in: in the Prometheus naming, its name as OpenTelemetry JS'
+ * Prometheus exporter writes it (dots to underscores, a counter gains `_total`), so that the text
+ * is the stock serializer's; in the semantic conventions', as Prometheus' OTLP receiver names it
+ * (`prometheus-name.ts`: unit and type suffixes), so that a dashboard reads one name whether the
+ * app is scraped or pushes OTLP. Undefined when no usable name is left.
+ */
+function familyOf(
+  metric: CollectedMetric,
+  naming: Naming,
+): { name: string; type: string } | undefined {
+  const kind = kindOf(metric);
+  if (naming === 'semconv') {
+    const { name: otelName, unit } = metric.descriptor;
+    const name = prometheusName(otelName, unit, kind);
+    return name === undefined ? undefined : { name, type: prometheusType(name, kind) };
+  }
   const name = metricName(metric.descriptor.name);
   if (name === undefined) return undefined;
-  return kindOf(metric) === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
+  return {
+    name: kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name,
+    type: typeOfKind(kind),
+  };
 }
 
 /**
@@ -37,6 +57,7 @@ function familyName(metric: CollectedMetric): string | undefined {
 export function collectFamilies(
   resourceMetrics: Collected,
   targetInfo: boolean,
+  naming: Naming,
   warn: (key: string, message: string) => void,
 ): Family[] {
   const families = new Map<string, Family>();
@@ -53,15 +74,15 @@ export function collectFamilies(
   for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
     for (const metric of metrics) {
       const { descriptor } = metric;
-      const name = familyName(metric);
-      if (name === undefined) {
+      const named = familyOf(metric, naming);
+      if (named === undefined) {
         warn(
           `name:${descriptor.name}`,
           `metric "${descriptor.name}" has no usable Prometheus name`,
         );
         continue;
       }
-      const type = prometheusType(metric);
+      const { name, type } = named;
       const family = families.get(name);
       if (family === undefined) {
         const { description: help, unit } = descriptor;

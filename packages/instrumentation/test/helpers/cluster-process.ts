@@ -10,12 +10,19 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express5';
-import { registerMetrics, serveClusterMetrics, type ClusterMetricsHandle } from '../../src/index';
+import {
+  registerMetrics,
+  serveClusterMetrics,
+  type ClusterMetricsHandle,
+  type Naming,
+} from '../../src/index';
 import { driveChild, type Reply } from './child-ipc';
 
 export interface ClusterConfig {
   workers: number;
   workerTimeout?: number;
+  /** The naming of the primary and the workers alike; the package's default when absent. */
+  naming?: Naming;
 }
 
 type Op =
@@ -79,9 +86,14 @@ export async function startCluster(config: ClusterConfig): Promise<ClusterProces
   };
 }
 
-function runWorker(): void {
+function runWorker(config: ClusterConfig): void {
   const app = express();
-  const metrics = registerMetrics(app, { appVersion: 'v1', appConfig: 'test', cluster: true });
+  const metrics = registerMetrics(app, {
+    appVersion: 'v1',
+    appConfig: 'test',
+    cluster: true,
+    ...(config.naming !== undefined && { naming: config.naming }),
+  });
   app.use((_req, res, next) => {
     // Tells the test which worker answered, so it can see both did.
     res.setHeader('x-worker-pid', String(process.pid));
@@ -125,6 +137,7 @@ function runPrimary(config: ClusterConfig): void {
   const metrics: ClusterMetricsHandle = serveClusterMetrics({
     endpoint: { port: 0, host: '127.0.0.1' },
     ...(config.workerTimeout !== undefined && { workerTimeout: config.workerTimeout }),
+    ...(config.naming !== undefined && { naming: config.naming }),
   });
   cluster.setupPrimary({ exec: __filename, args: [JSON.stringify(config)] });
   let stopping = false;
@@ -194,5 +207,5 @@ function runPrimary(config: ClusterConfig): void {
 if (require.main === module) {
   const config = JSON.parse(process.argv[2] ?? '{}') as ClusterConfig;
   if (cluster.isPrimary) runPrimary(config);
-  else runWorker();
+  else runWorker(config);
 }

@@ -1,7 +1,8 @@
 import { Agent, request } from 'node:http';
 import { REUSE_MAX_MS } from '../../src/export/exposition';
 import { startCluster, type ClusterProcess } from '../helpers/cluster-process';
-import { parseExposition, samplesOf, valueOf, type Sample } from '../helpers/exposition';
+import { hasProc } from '../../src/platform/proc';
+import { parseExposition, samplesOf, typeOf, valueOf, type Sample } from '../helpers/exposition';
 import { checkMetrics, findPromtool } from '../helpers/promtool';
 import { sleep, until } from '../helpers/wait';
 
@@ -151,6 +152,35 @@ describe('cluster mode: the primary serves every worker', () => {
     expect(await again.text()).toBe(
       'TypeError: express-otel-metrics: option `cluster`: this worker already has a registration with `cluster: true`; one per worker (shut the other down first)',
     );
+  });
+
+  it("writes the semconv naming under Prometheus' OTLP names, summed over the workers", async () => {
+    cluster = await startCluster({ workers: 2, naming: 'semconv' });
+    const result = await load(cluster.appUrl, 200, 4);
+    expect(result).toMatchObject({ statuses: { 200: 180, 201: 20 }, failed: 0 });
+
+    const text = await scrape(cluster);
+    const family = 'http_server_request_duration_seconds';
+    expect(typeOf(text, family)).toBe('histogram');
+    expect(sum(samplesOf(text, `${family}_count`))).toBe(200);
+    expect(
+      valueOf(text, `${family}_count`, { http_request_method: 'POST', http_route: '/users' }),
+    ).toBe(20);
+    // Counters, summed gauges and per-process gauges, under the translated names.
+    expect(typeOf(text, 'process_cpu_time_seconds_total')).toBe('counter');
+    expect(samplesOf(text, 'process_memory_usage_bytes')).toHaveLength(1);
+    const uptimes = samplesOf(text, 'process_uptime_seconds');
+    expect(uptimes.map((s) => s.labels.worker).sort()).toEqual(['0', '1', 'primary']);
+    expect(samplesOf(text, 'nodejs_eventloop_utilization_ratio')).toHaveLength(3);
+    if (hasProc()) {
+      expect(typeOf(text, 'process_unix_file_descriptor_count')).toBe('untyped');
+      expect(samplesOf(text, 'process_unix_file_descriptor_count')).toHaveLength(1);
+    }
+    expect(valueOf(text, 'app_cluster_workers')).toBe(2);
+    expect(text).not.toMatch(/^# TYPE (http_server_request_duration|process_uptime) /m);
+
+    const promtool = findPromtool();
+    if (promtool) expect(checkMetrics(promtool, text)).toEqual({ status: 0, output: '' });
   });
 
   it('never lowers a counter when a worker is killed and replaced mid-run', async () => {

@@ -1,9 +1,17 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ENTRIES, seriesOf } from '../../src/catalogue';
+import { prometheusName } from '../../src/export/prometheus-name';
 import { registerMetrics } from '../../src/index';
+import { hasProc } from '../../src/platform/proc';
 import { FLAVOURS, listen } from '../helpers/apps';
-import { samplesOf } from '../helpers/exposition';
+import { samplesOf, typeOf } from '../helpers/exposition';
 import { checkMetrics, findPromtool } from '../helpers/promtool';
 import { get, send } from '../helpers/request';
 import { until } from '../helpers/wait';
+
+setFlagsFromString('--expose-gc');
+const forceGc = runInNewContext('gc') as () => void;
 
 const promtool = findPromtool();
 const maybe = promtool === undefined ? describe.skip : describe;
@@ -40,6 +48,59 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
       expect(samplesOf(text, 'app_version_info')[0]?.labels.config).toBe(
         'staging "quoted"\\ and \n newline',
       );
+      expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
+    } finally {
+      await running.close();
+      await metrics.shutdown();
+    }
+  });
+
+  it("accepts the semconv naming's exposition, every family under Prometheus' OTLP name", async () => {
+    const app = express();
+    const metrics = registerMetrics(app, {
+      naming: 'semconv',
+      appVersion: 'v0.1.2',
+      endpoint: { mode: 'none' },
+    });
+    app.get('/users/:id', (_req, res) => {
+      res.status(201).send('created');
+    });
+    app.get('/boom', () => {
+      throw new Error('boom');
+    });
+    const running = await listen(app);
+    try {
+      await get(running.url, '/users/1');
+      await get(running.url, '/boom');
+      await get(running.url, '/missing');
+      await send(running.url, 'PROPFIND', '/');
+      forceGc();
+      // Every series of the catalogue in this naming but the cluster primary's (and those that
+      // only Linux has, elsewhere), under its translated name, and nothing else.
+      const linuxOnly = [
+        'process.memory.virtual',
+        'process.unix.file_descriptor.count',
+        'process_max_fds',
+      ];
+      const expected = ENTRIES.flatMap((entry) => {
+        const series = seriesOf(entry, 'semconv');
+        if (series === undefined || series.name.startsWith('app_cluster_')) return [];
+        if (!hasProc() && linuxOnly.includes(series.name)) return [];
+        return [prometheusName(series.name, series.unit, series.kind) as string];
+      }).sort();
+      const familiesOf = (t: string): string[] =>
+        [...t.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string).sort();
+      const family = 'http_server_request_duration_seconds';
+      // The event-loop statistics and the GC histogram appear once they have a value.
+      const text = await until(
+        () => metrics.scrape(),
+        (t) =>
+          samplesOf(t, `${family}_count`).reduce((n, s) => n + s.value, 0) === 4 &&
+          familiesOf(t).length === expected.length,
+      );
+      expect(samplesOf(text, `${family}_count`)).toHaveLength(4);
+      expect(familiesOf(text)).toEqual(expected);
+      if (hasProc()) expect(typeOf(text, 'process_unix_file_descriptor_count')).toBe('untyped');
       expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
     } finally {
       await running.close();

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express5';
-import { CATALOGUE, type CatalogueEntry } from '../../src/catalogue';
+import { CATALOGUE, type CatalogueEntry, type SeriesDef } from '../../src/catalogue';
+import { prometheusName } from '../../src/export/prometheus-name';
 import {
   ENDPOINT_LABELS,
   LABELS,
@@ -57,6 +58,27 @@ function semconvNameOf(entry: CatalogueEntry): string {
   return semconv.name;
 }
 
+/**
+ * The name the endpoint writes an entry's semconv series under, in `naming: 'semconv'`: the
+ * translation of its own series or of the one that carries it (a counter carried by a histogram is
+ * its `_count`), or of its Prometheus name when kept.
+ */
+function scrapedNameOf(entry: CatalogueEntry): string | undefined {
+  const { semconv } = entry;
+  let series: SeriesDef | undefined;
+  if (semconv === 'kept') series = entry.prometheus;
+  else if ('in' in semconv) {
+    series = ENTRIES.map((e) => e.semconv).find(
+      (s): s is Exclude<typeof s, 'kept'> & SeriesDef =>
+        typeof s === 'object' && 'key' in s && s.key === semconv.in,
+    );
+  } else series = semconv;
+  if (series === undefined) return undefined;
+  const name = prometheusName(series.name, series.unit, series.kind);
+  const counted = series.kind === 'histogram' && entry.prometheus.kind === 'counter';
+  return counted ? `${name}_count` : name;
+}
+
 describe('the README metric table', () => {
   it('lists exactly the series the package exports', async () => {
     setFlagsFromString('--expose-gc');
@@ -104,7 +126,7 @@ function parseCell(cell: string): NamedCell {
 }
 
 /** The rows of the table under "## Naming", as their Prometheus and semconv cells. */
-function namingRows(): Array<{ prometheus: NamedCell; semconv: NamedCell }> {
+function namingRows(): Array<{ prometheus: NamedCell; semconv: NamedCell; scraped: NamedCell }> {
   const start = readme.indexOf('## Naming');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   const lines = section.split('\n');
@@ -113,8 +135,12 @@ function namingRows(): Array<{ prometheus: NamedCell; semconv: NamedCell }> {
   return body
     .filter((line) => line.startsWith('|'))
     .map((line) => {
-      const [prometheus = '', semconv = ''] = line.split('|').slice(1);
-      return { prometheus: parseCell(prometheus), semconv: parseCell(semconv) };
+      const [prometheus = '', semconv = '', scraped = ''] = line.split('|').slice(1);
+      return {
+        prometheus: parseCell(prometheus),
+        semconv: parseCell(semconv),
+        scraped: parseCell(scraped),
+      };
     });
 }
 
@@ -139,12 +165,14 @@ describe('the README naming table', () => {
 
   it("maps every series of the catalogue once, to the catalogue's semconv counterpart", () => {
     expect(rows.map((r) => r.prometheus.name).sort()).toEqual([...FAMILIES].sort());
-    for (const { prometheus, semconv } of rows) {
+    for (const { prometheus, semconv, scraped } of rows) {
       const entry = ENTRIES.find((e) => familyOf(e.prometheus.name) === prometheus.name);
-      expect([prometheus.name, semconv.name]).toEqual([
+      expect([prometheus.name, semconv.name, scraped.name]).toEqual([
         prometheus.name,
         entry === undefined ? undefined : semconvNameOf(entry),
+        entry === undefined ? undefined : scrapedNameOf(entry),
       ]);
+      expect([scraped.name, scraped.labels]).toEqual([scraped.name, []]);
     }
 
     const labelsOf = metricsTableLabels();
@@ -247,6 +275,12 @@ describe('the README naming table', () => {
               );
               expect([semconv.name, key, value, found]).toEqual([semconv.name, key, value, true]);
             }
+          }
+          // And the endpoint writes each under the name of the third column.
+          const scrapedNames = new Set(parseExposition(await metrics.scrape()).map((s) => s.name));
+          for (const { scraped } of rows) {
+            const found = ['', '_count'].some((x) => scrapedNames.has(scraped.name + x));
+            expect([scraped.name, found]).toEqual([scraped.name, true]);
           }
         }
       } finally {

@@ -152,6 +152,7 @@ describe('scrapes that arrive while a collection runs', () => {
       {
         targetInfo: false,
         scopeInfo: false,
+        naming: 'prometheus',
         cardinalityLimit: 2000,
         endpoint: { timeout: 1000, maxConcurrentScrapes: 10, maxScrapesPerConnection: 1 },
       },

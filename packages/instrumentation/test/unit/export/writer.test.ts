@@ -5,13 +5,18 @@ import {
   type ResourceMetrics,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
+import type { Naming } from '../../../src/catalogue';
 import { COLLECTORS } from '../../../src/collectors/index';
+import { kindOf } from '../../../src/export/collected';
+import { prometheusName, prometheusType } from '../../../src/export/prometheus-name';
+import { metricName } from '../../../src/export/text-format';
 import { writeExposition, writeExpositionInSlices } from '../../../src/export/writer';
-import { INSTRUMENTS, METER_NAME } from '../../../src/names';
-import { LABELS } from '../../../src/labels';
+import { INSTRUMENTS, METER_NAME, SEMCONV_METRICS } from '../../../src/names';
+import { LABELS, SEMCONV_ATTRIBUTES } from '../../../src/labels';
 import { resolveOptions } from '../../../src/options/resolve';
+import { hasProc } from '../../../src/platform/proc';
 import { viewsFor } from '../../../src/views';
-import { expositionLines, samplesOf, valueOf } from '../../helpers/exposition';
+import { expositionLines, samplesOf, typeOf, valueOf } from '../../helpers/exposition';
 import { checkMetrics, findPromtool } from '../../helpers/promtool';
 
 const SETTINGS = [
@@ -32,15 +37,62 @@ function stock(data: ResourceMetrics, options: { targetInfo: boolean; scopeInfo:
   ).serialize(data);
 }
 
+/**
+ * The stock serializer's text with each family named and typed as the `semconv` naming writes it
+ * (`prometheus-name.ts`): what our writer must write in that naming, every other byte the same.
+ */
+function stockTranslated(
+  data: ResourceMetrics,
+  options: { targetInfo: boolean; scopeInfo: boolean },
+): string {
+  const families = new Map<string, { name: string; type: string; histogram: boolean }>();
+  for (const { metrics } of data.scopeMetrics) {
+    for (const metric of metrics) {
+      const kind = kindOf(metric);
+      const stockName = metricName(metric.descriptor.name) as string;
+      const name = prometheusName(metric.descriptor.name, metric.descriptor.unit, kind) as string;
+      families.set(
+        kind === 'counter' && !stockName.endsWith('_total') ? `${stockName}_total` : stockName,
+        {
+          name,
+          type: prometheusType(name, kind),
+          histogram: kind === 'histogram',
+        },
+      );
+    }
+  }
+  const lines = stock(data, options).split('\n');
+  return lines
+    .map((line) => {
+      const meta = /^# (HELP|UNIT|TYPE) (\S+) (.*)$/.exec(line);
+      if (meta !== null) {
+        const [, what, old, rest] = meta as unknown as [string, string, string, string];
+        const family = families.get(old);
+        if (family === undefined) return line;
+        return `# ${what} ${family.name} ${what === 'TYPE' ? family.type : rest}`;
+      }
+      const sample = /^([a-zA-Z0-9_:]+)(.*)$/.exec(line);
+      if (sample === null) return line;
+      const [, old, rest] = sample as unknown as [string, string, string];
+      const family = families.get(old);
+      if (family !== undefined) return `${family.name}${rest}`;
+      const part = /^(.*)(_bucket|_count|_sum)$/.exec(old);
+      const histogram = part === null ? undefined : families.get(part[1] as string);
+      return histogram?.histogram === true ? `${histogram.name}${part![2]}${rest}` : line;
+    })
+    .join('\n');
+}
+
 /** A provider read by a Prometheus reader, with the package's Views, as `registerMetrics` builds it. */
 async function collect(
   record: (provider: MeterProvider) => (() => void) | void,
   views: ViewOptions[] = [],
+  naming: Naming = 'prometheus',
 ): Promise<ResourceMetrics> {
   const reader = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({
     readers: [reader],
-    views: [...viewsFor(resolveOptions({})), ...views],
+    views: [...viewsFor(resolveOptions({ naming })), ...views],
   });
   const stop = record(provider);
   try {
@@ -134,21 +186,38 @@ const VARIED_VIEWS: ViewOptions[] = [
   },
 ];
 
-/** The package's own collectors and request series, as an app scrape shows them. */
-function recordCollectors(provider: MeterProvider): () => void {
-  const meter = provider.getMeter(METER_NAME);
-  const options = resolveOptions({ appVersion: 'v1 "q"', appConfig: 'a\\b\nc' });
-  const stops = COLLECTORS.map((collector) =>
-    collector.start({ meter, meterProvider: provider, options, guard: (fn) => fn }),
-  );
-  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, {
-    description: 'Application request latency.',
-    unit: 's',
-  });
-  for (let i = 0; i < 50; i++) {
-    latency.record(i / 17, { [LABELS.method]: 'GET', [LABELS.endpoint]: `/r${i % 7}` });
-  }
-  return () => stops.forEach((stop) => stop());
+/** The package's own collectors and request series in `naming`, as an app scrape shows them. */
+function recordCollectors(naming: Naming = 'prometheus') {
+  return (provider: MeterProvider): (() => void) => {
+    const meter = provider.getMeter(METER_NAME);
+    const options = resolveOptions({ appVersion: 'v1 "q"', appConfig: 'a\\b\nc', naming });
+    const stops = COLLECTORS.map((collector) =>
+      collector.start({ meter, meterProvider: provider, options, guard: (fn) => fn }),
+    );
+    const semconv = naming === 'semconv';
+    const latency = semconv
+      ? meter.createHistogram(SEMCONV_METRICS.requestDuration, {
+          description: 'Duration of HTTP server requests.',
+          unit: 's',
+        })
+      : meter.createHistogram(INSTRUMENTS.requestLatency, {
+          description: 'Application request latency.',
+          unit: 's',
+        });
+    for (let i = 0; i < 50; i++) {
+      latency.record(
+        i / 17,
+        semconv
+          ? {
+              [SEMCONV_ATTRIBUTES.httpRequestMethod]: 'GET',
+              [SEMCONV_ATTRIBUTES.httpRoute]: `/r${i % 7}`,
+              [SEMCONV_ATTRIBUTES.httpResponseStatusCode]: 200,
+            }
+          : { [LABELS.method]: 'GET', [LABELS.endpoint]: `/r${i % 7}` },
+      );
+    }
+    return () => stops.forEach((stop) => stop());
+  };
 }
 
 describe('writeExposition against the stock PrometheusSerializer', () => {
@@ -156,7 +225,7 @@ describe('writeExposition against the stock PrometheusSerializer', () => {
   let collectors: ResourceMetrics;
   beforeAll(async () => {
     varied = await collect(recordVaried, VARIED_VIEWS);
-    collectors = await collect(recordCollectors);
+    collectors = await collect(recordCollectors());
   });
 
   describe.each(SETTINGS)('with %o', (options) => {
@@ -264,18 +333,71 @@ describe('writeExposition against the stock PrometheusSerializer', () => {
   });
 });
 
+describe('writeExposition in the semconv naming', () => {
+  let varied: ResourceMetrics;
+  let collectors: ResourceMetrics;
+  beforeAll(async () => {
+    varied = await collect(recordVaried, VARIED_VIEWS, 'semconv');
+    collectors = await collect(recordCollectors('semconv'), [], 'semconv');
+  });
+
+  it.each(SETTINGS)(
+    "writes the stock serializer's text under the families of Prometheus' OTLP translation, with %o",
+    (options) => {
+      const semconv = { ...options, naming: 'semconv' } as const;
+      expect(writeExposition(collectors, semconv)).toBe(stockTranslated(collectors, options));
+      expect(writeExposition(varied, semconv)).toBe(stockTranslated(varied, options));
+      // The comparison is not empty: the translation renames, where OpenTelemetry JS' does not.
+      expect(writeExposition(collectors, semconv)).not.toBe(stock(collectors, options));
+    },
+  );
+
+  it('writes the names and types a scraper sees', () => {
+    const text = writeExposition(collectors, {
+      targetInfo: false,
+      scopeInfo: false,
+      naming: 'semconv',
+    });
+    const family = 'http_server_request_duration_seconds';
+    expect(typeOf(text, family)).toBe('histogram');
+    // The UNIT line keeps the OTel unit, as Prometheus' metadata of an OTLP metric does.
+    expect(text).toContain(`# UNIT ${family} s\n`);
+    expect(valueOf(text, `${family}_count`, { http_route: '/r0' })).toBe(8);
+    expect(typeOf(text, 'process_cpu_time_seconds_total')).toBe('counter');
+    expect(typeOf(text, 'nodejs_eventloop_utilization_ratio')).toBe('gauge');
+    expect(typeOf(text, 'v8js_memory_heap_used_bytes')).toBe('gauge');
+    if (hasProc()) expect(typeOf(text, 'process_unix_file_descriptor_count')).toBe('untyped');
+    expect(text).not.toMatch(/^# TYPE http_server_request_duration /m);
+
+    const odd = writeExposition(varied, { targetInfo: false, scopeInfo: false, naming: 'semconv' });
+    expect(valueOf(odd, 'my_metric_name_bytes_total', { http_route: '/big' })).toBe(1e21);
+    expect(valueOf(odd, 'swing_meters_bucket', { le: '+Inf' })).toBe(3);
+    expect(valueOf(odd, '_9lives_total')).toBe(9);
+    expect(odd.match(/^# TYPE shared_events_total counter$/gm)).toHaveLength(1);
+  });
+
+  it('leaves the Prometheus naming as the stock serializer writes it', () => {
+    const prometheus = { targetInfo: false, scopeInfo: false, naming: 'prometheus' } as const;
+    expect(writeExposition(varied, prometheus)).toBe(stock(varied, prometheus));
+  });
+});
+
 const promtool = findPromtool();
 (promtool === undefined ? describe.skip : describe)('promtool check metrics', () => {
-  it.each([
-    ['the package collectors and request series', () => collect(recordCollectors)],
-    ['the varied data', () => collect(recordVaried, VARIED_VIEWS)],
-  ])('accepts our exposition of %s, lint-clean', async (_name, data) => {
+  it.each<[string, Naming, () => Promise<ResourceMetrics>]>([
+    ['the package collectors and request series', 'prometheus', () => collect(recordCollectors())],
+    ['the varied data', 'prometheus', () => collect(recordVaried, VARIED_VIEWS)],
+    [
+      'the package collectors and request series',
+      'semconv',
+      () => collect(recordCollectors('semconv'), [], 'semconv'),
+    ],
+    ['the varied data', 'semconv', () => collect(recordVaried, VARIED_VIEWS, 'semconv')],
+  ])('accepts our exposition of %s in the %s naming, lint-clean', async (_name, naming, data) => {
     const collected = await data();
     for (const options of SETTINGS) {
-      expect(checkMetrics(promtool as string, writeExposition(collected, options))).toEqual({
-        status: 0,
-        output: '',
-      });
+      const text = writeExposition(collected, { ...options, naming });
+      expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
     }
   });
 });
