@@ -9,7 +9,9 @@ const RESOLUTION_NS = RESOLUTION_MS * 1e6;
 /**
  * `nodejs_eventloop_lag_*_seconds`: statistics of the event-loop lag since the previous collection,
  * so each scrape describes its own interval. The lag is how late a 10 ms timer fires, so an idle
- * loop reads about 0.
+ * loop reads about 0. The semantic conventions define `nodejs.eventloop.delay.*` as what
+ * `monitorEventLoopDelay` reports, the whole time between two firings (the lag plus the 10 ms), and
+ * instrumentation-runtime-node exports that under the same names: in that naming, so do we.
  *
  * The sampler is a timer of its own rather than `monitorEventLoopDelay`: resetting that monitor
  * also forgets when it last fired, so the first interval after each scrape was never recorded and
@@ -21,11 +23,12 @@ export const eventLoopLagCollector: Collector = {
   group: 'eventLoop',
   start(ctx) {
     const lag = createHistogram();
+    const offset = ctx.options.naming === 'semconv' ? 0 : RESOLUTION_NS;
     let last = process.hrtime.bigint();
     const timer = setInterval(() => {
       const now = process.hrtime.bigint();
-      // The histogram takes integers >= 1: a timer on time records the 1 ns floor.
-      lag.record(Math.max(1, Number(now - last) - RESOLUTION_NS));
+      // The histogram takes integers >= 1: a timer on time records the lag's 1 ns floor.
+      lag.record(Math.max(1, Number(now - last) - offset));
       last = now;
     }, RESOLUTION_MS);
     timer.unref();

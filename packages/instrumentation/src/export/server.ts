@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import {
   createServer,
   type IncomingMessage,
@@ -22,13 +23,17 @@ export interface MetricsServer {
 
 /** What to change when the server cannot listen, by the cause. */
 function listenHint(code: string | undefined): string {
-  const freePort =
-    "set the endpoint.port option or OTEL_EXPORTER_PROMETHEUS_PORT to a free port, or endpoint.mode to 'app' to serve metrics on the app itself";
+  // The variable is read by OpenTelemetry's own Prometheus exporter too, which may be the one on
+  // the port: setting it would move both.
+  const otherPort =
+    "set the endpoint.port option to a free port, which moves this package's endpoint only (OTEL_EXPORTER_PROMETHEUS_PORT also moves the Prometheus exporter of an OpenTelemetry SDK in this process)";
+  const elsewhere =
+    "or, with registerMetrics, serve the metrics on the app itself (endpoint.mode 'app') or through the OpenTelemetry SDK's exporter (option meterProvider, with createViews(options) in the SDK's views)";
   switch (code) {
     case 'EADDRINUSE':
-      return freePort;
+      return `${otherPort}; ${elsewhere}`;
     case 'EACCES':
-      return `ports below 1024 need privileges: ${freePort}`;
+      return `ports below 1024 need privileges: ${otherPort}; ${elsewhere}`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EADDRNOTAVAIL':
@@ -82,6 +87,13 @@ export function startMetricsServer(
       ? createServer(limits, listener)
       : createHttpsServer({ ...limits, key: tls.key, cert: tls.cert }, listener);
   server.unref();
+  // OpenTelemetry's HTTP instrumentation patches `http.Server.prototype.emit` (and https') to see
+  // each 'request': it would count every scrape in `http.server.request.duration` and trace it.
+  // Node's servers define no `emit` of their own (http, https, tls and net.Server inherit
+  // EventEmitter's; a test checks), so this server gets EventEmitter's as its own: a patch of the
+  // prototype, made before or after this line, never sees a scrape, which is neither counted nor
+  // traced.
+  server.emit = EventEmitter.prototype.emit;
 
   const ready = new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

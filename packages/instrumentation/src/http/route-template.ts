@@ -423,8 +423,8 @@ export function createRouteResolver(rootApp: ExpressApp): RouteResolver {
       cache.set(route, entry);
     }
     const candidate = candidateOf(req, entry.candidates);
-    // A catch-all that answers 404 (NestJS' not-found route, an app's own fallback) matched a
-    // path the app does not have: it is counted with the other unmatched requests.
+    // A catch-all that answers 404 (NestJS 12's not-found route under a global prefix, an app's
+    // own fallback) matched a path the app does not have: it counts with the unmatched requests.
     return candidate.catchAll && status === 404 ? UNMATCHED_ENDPOINT : candidate.template;
   };
 }

@@ -212,7 +212,10 @@ export interface RegisterMetricsOptions {
    * series; or `'semconv'`, OpenTelemetry's semantic conventions
    * (`http.server.request.duration{http.request.method, http.route, ...}`,
    * `process.cpu.time{cpu.mode}`, `v8js.gc.duration{v8js.gc.type}`, ...), for backends that expect
-   * them. The README maps every series between the two.
+   * them; the package's endpoint then writes them under the names Prometheus' OTLP receiver gives
+   * them (`http_server_request_duration_seconds`, `process_cpu_time_seconds_total`, ...), so that
+   * dashboards read one name whether the app is scraped or pushes OTLP. The README maps every
+   * series between the two.
    * @default 'prometheus'
    */
   naming?: Naming;
@@ -261,7 +264,8 @@ export interface ClusterPrimaryOptions {
    */
   gcDurationBuckets?: readonly number[];
   /**
-   * The names of the primary's own series; the same as the workers'.
+   * The names of the primary's own series, and how the cluster's exposition writes every name
+   * (with `'semconv'`, as Prometheus' OTLP receiver does); the same as the workers'.
    * @default 'prometheus'
    */
   naming?: Naming;

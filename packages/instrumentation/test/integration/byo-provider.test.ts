@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import {
   DataPointType,
   MeterProvider,
@@ -12,7 +9,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import express from 'express5';
 import type { Express } from 'express';
-import ts from 'typescript';
 import {
   createViews,
   DEFAULT_LATENCY_BUCKETS,
@@ -21,6 +17,7 @@ import {
 } from '../../src/index';
 import { freePort, listen } from '../helpers/apps';
 import { findMetric, METRICS_PATH, startOtlpReceiver, type Metric } from '../servers/otlp-receiver';
+import { spawnReadmeSdkApp } from '../helpers/readme-sdk';
 import { get } from '../helpers/request';
 import { sleep, until } from '../helpers/wait';
 
@@ -149,19 +146,6 @@ describe('a MeterProvider of your own', () => {
   });
 });
 
-const README = join(__dirname, '..', '..', '..', '..', 'README.md');
-const SNIPPET_HEADING = '### An app that already runs the OpenTelemetry SDK';
-
-/** The first TypeScript block of the README's section on NodeSDK. */
-function readmeSnippet(): string {
-  const readme = readFileSync(README, 'utf8');
-  const section = readme.indexOf(SNIPPET_HEADING);
-  expect(section).toBeGreaterThan(-1);
-  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(section));
-  if (!block?.[1]) throw new Error(`no ts block under ${SNIPPET_HEADING}`);
-  return block[1];
-}
-
 /** Whether something accepts connections on the port (a bare connection reaches no route). */
 function accepting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -176,44 +160,17 @@ function accepting(port: number): Promise<boolean> {
 
 describe("the README's NodeSDK setup", () => {
   it('runs as written: NodeSDK exports the package series over OTLP, and nothing else does', async () => {
-    const source = readmeSnippet();
-    const specifier = "from 'express-otel-metrics'";
-    expect(source.split(specifier)).toHaveLength(2);
-    // The package under test is its sources, as elsewhere in these tests.
-    const mapped = source.replace(
-      specifier,
-      `from ${JSON.stringify(join(__dirname, '..', '..', 'src', 'index.ts'))}`,
-    );
-    const { outputText } = ts.transpileModule(mapped, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    });
     const receiver = await startOtlpReceiver();
     const port = await freePort();
-    // A process of its own: NodeSDK sets process-wide globals, and its OTLP transport loads `http`
-    // with import(), which jest's sandbox refuses.
-    const child = spawn(
-      process.execPath,
-      ['--require', join(__dirname, '..', 'helpers', 'ts-child.cjs'), '-e', outputText],
-      {
-        cwd: join(__dirname, '..', '..'),
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: {
-          ...process.env,
-          PORT: String(port),
-          OTEL_SERVICE_NAME: 'readme-app',
-          OTEL_METRICS_EXPORTER: 'otlp',
-          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}${METRICS_PATH}`,
-          OTEL_TRACES_EXPORTER: 'none',
-          OTEL_LOGS_EXPORTER: 'none',
-          OTEL_NODE_RESOURCE_DETECTORS: 'env',
-        },
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, exited } = spawnReadmeSdkApp({
+      PORT: String(port),
+      OTEL_SERVICE_NAME: 'readme-app',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}${METRICS_PATH}`,
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+    });
     try {
       expect(
         await until(

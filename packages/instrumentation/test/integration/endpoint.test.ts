@@ -117,6 +117,12 @@ describe('the metrics endpoint on its own port', () => {
       await expect(metrics.ready).rejects.toThrow(
         new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\).*endpoint\\.port`),
       );
+      // The variable moves OpenTelemetry's own exporter too, which may be the one on the port:
+      // the hint moves this endpoint alone, or shares the SDK's.
+      const message = await metrics.ready.catch((err: Error) => err.message);
+      expect(message).toContain(
+        `; set the endpoint.port option to a free port, which moves this package's endpoint only (OTEL_EXPORTER_PROMETHEUS_PORT also moves the Prometheus exporter of an OpenTelemetry SDK in this process); or, with registerMetrics, serve the metrics on the app itself (endpoint.mode 'app') or through the OpenTelemetry SDK's exporter (option meterProvider, with createViews(options) in the SDK's views)`,
+      );
       running = await listen(app);
       expect((await get(running.url, '/')).body).toBe('Test');
       expect(emitWarning).toHaveBeenCalledTimes(1);
