@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ENTRIES, seriesOf } from '../../src/catalogue';
 import { prometheusName } from '../../src/export/prometheus-name';
-import { registerMetrics } from '../../src/index';
+import { registerMetrics, type RegisterMetricsOptions } from '../../src/index';
 import { hasProc } from '../../src/platform/proc';
 import { FLAVOURS, listen } from '../helpers/apps';
 import { samplesOf, typeOf } from '../helpers/exposition';
@@ -16,32 +16,54 @@ const forceGc = runInNewContext('gc') as () => void;
 const promtool = findPromtool();
 const maybe = promtool === undefined ? describe.skip : describe;
 
+type ExpressFactory = (typeof FLAVOURS)[number][1];
+
+/**
+ * An app with a route, a failing route, a 404 and an unknown method behind it; `scrape` is its
+ * exposition, `close` ends both.
+ */
+async function afterTraffic(
+  express: ExpressFactory,
+  options: RegisterMetricsOptions,
+): Promise<{ scrape: () => Promise<string>; close: () => Promise<void> }> {
+  const app = express();
+  const metrics = registerMetrics(app, { ...options, endpoint: { mode: 'none' } });
+  app.get('/', (_req, res) => {
+    res.send('Test');
+  });
+  app.get('/users/:id', (_req, res) => {
+    res.status(201).send('created');
+  });
+  app.get('/boom', () => {
+    throw new Error('boom');
+  });
+  const running = await listen(app);
+  const close = async (): Promise<void> => {
+    await running.close();
+    await metrics.shutdown();
+  };
+  try {
+    await get(running.url, '/');
+    await get(running.url, '/users/1');
+    await get(running.url, '/boom');
+    await get(running.url, '/missing');
+    await send(running.url, 'PROPFIND', '/');
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { scrape: () => metrics.scrape(), close };
+}
+
 maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
   it('accepts the exposition after varied traffic, with no lint problem', async () => {
-    const app = express();
-    const metrics = registerMetrics(app, {
+    const { scrape, close } = await afterTraffic(express, {
       appVersion: 'v0.1.2',
       appConfig: 'staging "quoted"\\ and \n newline',
-      endpoint: { mode: 'none' },
     });
-    app.get('/', (_req, res) => {
-      res.send('Test');
-    });
-    app.get('/users/:id', (_req, res) => {
-      res.status(201).send('created');
-    });
-    app.get('/boom', () => {
-      throw new Error('boom');
-    });
-    const running = await listen(app);
     try {
-      await get(running.url, '/');
-      await get(running.url, '/users/1');
-      await get(running.url, '/boom');
-      await get(running.url, '/missing');
-      await send(running.url, 'PROPFIND', '/');
       const text = await until(
-        () => metrics.scrape(),
+        scrape,
         (t) => samplesOf(t, 'app_request_count_total').reduce((n, s) => n + s.value, 0) === 5,
       );
       expect(samplesOf(text, 'app_request_count_total')).toHaveLength(5);
@@ -50,30 +72,16 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
       );
       expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
     } finally {
-      await running.close();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it("accepts the semconv naming's exposition, every family under Prometheus' OTLP name", async () => {
-    const app = express();
-    const metrics = registerMetrics(app, {
+    const { scrape, close } = await afterTraffic(express, {
       naming: 'semconv',
       appVersion: 'v0.1.2',
-      endpoint: { mode: 'none' },
     });
-    app.get('/users/:id', (_req, res) => {
-      res.status(201).send('created');
-    });
-    app.get('/boom', () => {
-      throw new Error('boom');
-    });
-    const running = await listen(app);
     try {
-      await get(running.url, '/users/1');
-      await get(running.url, '/boom');
-      await get(running.url, '/missing');
-      await send(running.url, 'PROPFIND', '/');
       forceGc();
       // Every series of the catalogue in this naming but the cluster primary's (and those that
       // only Linux has, elsewhere), under its translated name, and nothing else.
@@ -93,18 +101,17 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
       const family = 'http_server_request_duration_seconds';
       // The event-loop statistics and the GC histogram appear once they have a value.
       const text = await until(
-        () => metrics.scrape(),
+        scrape,
         (t) =>
-          samplesOf(t, `${family}_count`).reduce((n, s) => n + s.value, 0) === 4 &&
+          samplesOf(t, `${family}_count`).reduce((n, s) => n + s.value, 0) === 5 &&
           familiesOf(t).length === expected.length,
       );
-      expect(samplesOf(text, `${family}_count`)).toHaveLength(4);
+      expect(samplesOf(text, `${family}_count`)).toHaveLength(5);
       expect(familiesOf(text)).toEqual(expected);
       if (hasProc()) expect(typeOf(text, 'process_unix_file_descriptor_count')).toBe('untyped');
       expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
     } finally {
-      await running.close();
-      await metrics.shutdown();
+      await close();
     }
   });
 
