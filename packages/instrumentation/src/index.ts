@@ -1,5 +1,6 @@
 export { registerMetrics, type MetricsHandle } from './register.js';
 export { createViews } from './views.js';
+export { createPrometheusReader, type PrometheusReader } from './prometheus-reader.js';
 export { serveClusterMetrics, type ClusterMetricsHandle } from './cluster/primary.js';
 export {
   DEFAULT_GC_DURATION_BUCKETS,
@@ -18,6 +19,7 @@ export type {
   EndpointOptions,
   ExporterChoice,
   ExporterName,
+  PrometheusReaderOptions,
   RegisterMetricsOptions,
 } from './options/types.js';
 export {

@@ -31,6 +31,7 @@ import { resolveEndpoint } from './endpoint.js';
 import { checkExporters, checkMeterProvider } from './exporters.js';
 import type {
   ClusterPrimaryOptions,
+  PrometheusReaderOptions,
   CollectorGroup,
   CollectorOptions,
   ExtraLabelsOption,
@@ -247,4 +248,26 @@ export function resolvePrimaryOptions(options: unknown): ResolvedPrimaryOptions 
     );
   }
   return { base, workerTimeout: timeout };
+}
+
+/** Every key of {@link PrometheusReaderOptions}, checked against the interface by the compiler. */
+const READER_OPTION_KEYS = Object.keys({
+  endpoint: 0,
+  naming: 0,
+  targetInfo: 0,
+  scopeInfo: 0,
+} satisfies Record<keyof PrometheusReaderOptions, 0>);
+
+/** The reader's options after defaults and validation, in the form `registerMetrics` reads. */
+export function resolveReaderOptions(options: unknown): ResolvedOptions {
+  const given = knownKeys('', options, READER_OPTION_KEYS);
+  const resolved = resolveOptions({ ...given, scopeInfo: given.scopeInfo ?? true });
+  if (resolved.endpoint.mode === 'app') {
+    invalid(
+      option('endpoint.mode'),
+      "'port' or 'none' (the reader has no app to mount it on; mount its handler instead)",
+      shown('app'),
+    );
+  }
+  return resolved;
 }

@@ -280,3 +280,33 @@ export interface ClusterPrimaryOptions {
    */
   scopeInfo?: boolean;
 }
+
+/**
+ * Options of {@link createPrometheusReader}: the package's exposition as a reader of a
+ * `MeterProvider` of yours (OpenTelemetry's NodeSDK).
+ */
+export interface PrometheusReaderOptions {
+  /**
+   * Where the exposition is served: on a port of its own (`'port'`), or nowhere (`'none'`: mount
+   * the reader's `handler` yourself).
+   * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
+   */
+  endpoint?: EndpointOptions;
+  /**
+   * How the exposition writes every metric's name: with `'semconv'`, as Prometheus' OTLP receiver
+   * does (`http_server_request_duration_seconds`); give it the naming of `createViews`.
+   * @default 'prometheus'
+   */
+  naming?: Naming;
+  /**
+   * Emit `target_info` with the provider's resource attributes.
+   * @default false
+   */
+  targetInfo?: boolean;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series, as OpenTelemetry's
+   * exporter does: a provider of yours holds other libraries' meters, which may use one name.
+   * @default true
+   */
+  scopeInfo?: boolean;
+}

@@ -251,6 +251,114 @@ describe.each(NAMINGS)("the README's NodeSDK setup, naming '%s'", (naming) => {
   });
 });
 
+/** The README's line that gives the SDK the package's reader. */
+const READER_LINE = 'metricReaders: [createPrometheusReader({ naming: options.naming })],';
+
+/** The README's app with the package's reader in the SDK, serving on `prometheusPort`. */
+function readerApp(naming: Naming, appPort: number, prometheusPort: number) {
+  return spawnReadmeSdkApp(
+    {
+      PORT: String(appPort),
+      OTEL_SERVICE_NAME: 'readme-app',
+      // Ignored with a reader given: the SDK's own exporter would take this port otherwise.
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(prometheusPort),
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+    },
+    (files) => {
+      let otel = replaceOnce(
+        files.otel,
+        "appConfig: 'staging' }",
+        `appConfig: 'staging', naming: '${naming}' }`,
+      );
+      otel = replaceOnce(
+        otel,
+        'import { createViews,',
+        'import { createPrometheusReader, createViews,',
+      );
+      otel = replaceOnce(
+        otel,
+        'views: createViews(options),',
+        `views: createViews(options),\n  ${READER_LINE}`,
+      );
+      return { ...files, otel };
+    },
+  );
+}
+
+describe.each(NAMINGS)(
+  "the README's NodeSDK setup with the package's reader, naming '%s'",
+  (naming) => {
+    it("serves every scope once, under Prometheus' names, promtool-clean", async () => {
+      expect(readmeSdkSection()).toContain(READER_LINE);
+      const [appPort, prometheusPort] = [await freePort(), await freePort()];
+      const { child, exited } = readerApp(naming, appPort, prometheusPort);
+      try {
+        await until(
+          async () => (await accepting(appPort)) && (await accepting(prometheusPort)),
+          (up) => up,
+          20_000,
+        );
+        const app = `http://127.0.0.1:${appPort}`;
+        const endpoint = `http://127.0.0.1:${prometheusPort}`;
+        for (let i = 0; i < 3; i++) expect((await get(endpoint, '/metrics')).status).toBe(200);
+        for (const id of [1, 2, 3]) expect((await get(app, `/users/${id}`)).status).toBe(200);
+        const requests =
+          naming === 'semconv'
+            ? {
+                name: 'http_server_request_duration_seconds_count',
+                labels: EXPECTED.semconv.requests.labels,
+              }
+            : EXPECTED.prometheus.requests;
+        // runtime-node's own series, named as Prometheus' OTLP receiver names them in semconv.
+        const runtimeOwn =
+          naming === 'semconv'
+            ? ['nodejs_eventloop_time_seconds_total', 'v8js_memory_heap_space_physical_size_bytes']
+            : ['nodejs_eventloop_time_total', 'v8js_memory_heap_space_physical_size'];
+        const reply = await until(
+          () => get(endpoint, '/metrics'),
+          (r) =>
+            samplesOf(r.body, requests.name).some((s) => s.value === 3) &&
+            runtimeOwn.every((f) => familiesOf(scopesByFamily(r.body), RUNTIME_SCOPE).includes(f)),
+          10_000,
+        );
+        // The package's writer, not the SDK's exporter, answered.
+        expect(reply.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+        const text = reply.body;
+        const scopes = scopesByFamily(text);
+        expect([...scopes].filter(([, s]) => s.size > 1)).toEqual([]);
+        expect(samplesOf(text, requests.name)).toEqual([
+          {
+            name: requests.name,
+            labels: {
+              ...requests.labels,
+              otel_scope_name: METER_NAME,
+            },
+            value: 3,
+          },
+        ]);
+        if (naming === 'semconv') {
+          // The package's copy of a shared name, under Prometheus' name for it.
+          expect([...(scopes.get('nodejs_eventloop_utilization_ratio') ?? [])]).toEqual([
+            METER_NAME,
+          ]);
+        }
+        if (promtool !== undefined) {
+          expect(checkMetrics(promtool, text)).toEqual({ status: 0, output: '' });
+        }
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      // The SDK's shutdown stopped the reader's endpoint.
+      expect(await accepting(prometheusPort)).toBe(false);
+    });
+  },
+);
+
 /** A GET over HTTPS that trusts `ca`. */
 function getTls(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

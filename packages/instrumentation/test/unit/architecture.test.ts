@@ -31,7 +31,7 @@ const BASE = new Set([
 /** The part of ARCHITECTURE.md's table a source file belongs to. */
 function partOf(file: string): string {
   if (BASE.has(file) || file.startsWith('platform/')) return 'base';
-  if (file === 'cluster/primary.ts' || file === 'register.ts') return 'entry';
+  if (['cluster/primary.ts', 'register.ts', 'prometheus-reader.ts'].includes(file)) return 'entry';
   const folder = file.includes('/') ? (file.split('/')[0] as string) : file;
   return folder;
 }
