@@ -27,6 +27,24 @@ export interface Descriptor {
 export interface Point<V> {
   readonly attributes: Attributes;
   readonly value: V;
+  /**
+   * OpenMetrics exemplars of the point, where the package keeps any (the SDK's data has none): a
+   * histogram's by bucket index (the last is the overflow bucket's), a counter's at index 0. An
+   * empty slot has none.
+   */
+  readonly exemplars?: ReadonlyArray<Exemplar | undefined>;
+}
+
+/** One observation of a traced request, linking a bucket or a counter to its trace. */
+export interface Exemplar {
+  /** 32 lowercase hex digits. */
+  readonly traceId: string;
+  /** 16 lowercase hex digits. */
+  readonly spanId: string;
+  /** The observed value: the latency in the histogram's unit, 1 for a count. */
+  readonly value: number;
+  /** When it was observed, milliseconds since the epoch. */
+  readonly timestamp: number;
 }
 
 export interface HistogramValue {
