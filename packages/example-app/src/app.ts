@@ -5,9 +5,7 @@ import {
   type MetricsHandle,
   type RegisterMetricsOptions,
 } from 'express-otel-metrics';
-
-/** The example's `service.name` when `OTEL_SERVICE_NAME` does not give one. */
-export const SERVICE_NAME = 'example-app';
+import { SERVICE_NAME } from './service.js';
 
 /** The longest `/slow?ms=` the app agrees to sleep, so a request cannot hold it up for long. */
 const MAX_SLOW_MS = 5000;

@@ -1,3 +1,5 @@
+// First: the tracing SDK patches `http` and Express as they load.
+import { tracing } from './tracing.js';
 import cluster from 'node:cluster';
 import { createApp } from './app.js';
 import { runPrimary } from './primary.js';
@@ -17,10 +19,10 @@ if (workers && !/^[1-9]\d*$/.test(workers)) {
 }
 
 if (!workers) {
-  serve(createApp(endpoint), port, { announce: true });
+  serve(createApp(endpoint), port, { announce: true, tracing });
 } else if (cluster.isPrimary) {
   runPrimary(Number(workers), port, endpoint);
 } else {
   // The primary serves the metrics of every worker, with the endpoint settings above.
-  serve(createApp({ cluster: true }), port, { announce: false });
+  serve(createApp({ cluster: true }), port, { announce: false, tracing });
 }

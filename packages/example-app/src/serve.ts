@@ -4,11 +4,12 @@ import type { createApp } from './app.js';
  * Serves the app on `port` until SIGINT or SIGTERM, then stops taking requests and shuts the
  * metrics down before exiting: in a cluster worker that hands the last counts to the primary.
  * `announce` prints where the app and its metrics are; a cluster's primary does it for its workers.
+ * `tracing`, the SDK when traces are on, is shut down last, so that its last spans are sent.
  */
 export function serve(
   { app, metrics }: ReturnType<typeof createApp>,
   port: number,
-  { announce }: { announce: boolean },
+  { announce, tracing }: { announce: boolean; tracing?: { shutdown(): Promise<void> } | undefined },
 ): void {
   if (announce) {
     metrics.ready.then(
@@ -37,13 +38,16 @@ export function serve(
     stopping = true;
     server.close();
     server.closeAllConnections();
-    metrics.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+    metrics
+      .shutdown()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
   }
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
