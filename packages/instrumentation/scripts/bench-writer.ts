@@ -1,14 +1,23 @@
 /**
  * Micro-benchmark of the exposition writer against the exporter's stock `PrometheusSerializer`
  * on one collection of 2,000 latency-histogram series (400 endpoints x 5 methods, 10
- * observations each, the default buckets) and the request counter over 2 statuses. From
+ * observations each, the default buckets) and the request counter over 2 statuses: the stock
+ * serializer, the writer's text format 0.0.4, its OpenMetrics 1.0 of the same data, and its
+ * OpenMetrics with an exemplar on one bucket of every histogram series and on every counter
+ * series (the SDK's data has none; the package's exemplar store adds them). From
  * packages/instrumentation:
  *
  *   node_modules/.bin/esbuild scripts/bench-writer.ts --bundle --platform=node \
  *     --outfile=/tmp/bench-writer.cjs && npx -y pnpm@10 exec node /tmp/bench-writer.cjs
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  MeterProvider,
+  type Histogram,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Collected, Exemplar } from '../src/export/collected';
 import { writeExposition } from '../src/export/writer';
 import { INSTRUMENTS, METER_NAME } from '../src/names';
 import { LABELS } from '../src/labels';
@@ -20,7 +29,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 const STATUSES = ['200', '500'];
 const OBSERVATIONS = 10;
 const WARMUP = 20;
-const RUNS = 50;
+const RUNS = 100;
 
 async function collect(): Promise<{ resourceMetrics: ResourceMetrics; stop: () => Promise<void> }> {
   const reader = new PrometheusExporter({ preventServerStart: true });
@@ -41,37 +50,102 @@ async function collect(): Promise<{ resourceMetrics: ResourceMetrics; stop: () =
   return { resourceMetrics, stop: () => provider.shutdown() };
 }
 
+/**
+ * The collection with an exemplar on the bucket of each histogram point's first observation and
+ * on each counter point, as the package's exemplar store would give them.
+ */
+function withExemplars(resourceMetrics: ResourceMetrics): Collected {
+  const exemplar = (value: number, i: number): Exemplar => ({
+    traceId: `${i.toString(16).padStart(8, '0')}b34da6a3ce929d0e0e4736aabbccdd`.slice(0, 32),
+    spanId: `${i.toString(16).padStart(16, '0')}`,
+    value,
+    timestamp: 1767225600123 + i,
+  });
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => {
+        if (metric.dataPointType === DataPointType.HISTOGRAM) {
+          return {
+            ...metric,
+            dataPoints: metric.dataPoints.map((point, i) => {
+              const { boundaries, counts } = (point.value as Histogram).buckets;
+              const first = counts.findIndex((c) => c > 0);
+              const exemplars: Array<Exemplar | undefined> = counts.map(() => undefined);
+              exemplars[first] = exemplar(boundaries[first] ?? 20, i);
+              return { ...point, exemplars };
+            }),
+          };
+        }
+        if (metric.dataPointType === DataPointType.SUM) {
+          return {
+            ...metric,
+            dataPoints: metric.dataPoints.map((point, i) => ({
+              ...point,
+              exemplars: [exemplar(1, i)],
+            })),
+          };
+        }
+        return metric;
+      }),
+    })),
+  } as Collected;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1] as number;
 }
 
-function time(write: () => string): { ms: number; bytes: number } {
-  let text = '';
-  for (let i = 0; i < WARMUP; i++) text = write();
-  const runs: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    text = write();
-    // Flattening the string is part of the cost: the response writes it out whole.
-    Buffer.byteLength(text);
-    runs.push(performance.now() - start);
-  }
-  return { ms: median(runs), bytes: Buffer.byteLength(text) };
+/** One run of `write`, in milliseconds; flattening the string is part of the cost. */
+function once(write: () => string): number {
+  const start = performance.now();
+  // The response writes the text out whole.
+  Buffer.byteLength(write());
+  return performance.now() - start;
 }
 
 async function main(): Promise<void> {
   const { resourceMetrics, stop } = await collect();
   const serializer = new PrometheusSerializer('', false, undefined, true, true);
   const stock = (): string => serializer.serialize(resourceMetrics);
-  const ours = (): string =>
-    writeExposition(resourceMetrics, { targetInfo: false, scopeInfo: false });
+  const options = { targetInfo: false, scopeInfo: false };
+  const ours = (): string => writeExposition(resourceMetrics, options);
+  const openMetrics = (): string =>
+    writeExposition(resourceMetrics, { ...options, format: 'openmetrics' });
+  const exemplified = withExemplars(resourceMetrics);
+  const openMetricsExemplars = (): string =>
+    writeExposition(exemplified, { ...options, format: 'openmetrics' });
   if (ours() !== stock()) throw new Error('the writer and the stock serializer disagree');
-  const results = { stock: time(stock), ours: time(ours) };
-  for (const [name, { ms, bytes }] of Object.entries(results)) {
-    console.log(`${name.padEnd(6)} median ${ms.toFixed(2)} ms  ${bytes} bytes`);
+  if (!openMetricsExemplars().includes('} 1 # {trace_id="')) throw new Error('no exemplars');
+  const variants: Record<string, () => string> = {
+    stock,
+    'text 0.0.4': ours,
+    openmetrics: openMetrics,
+    'openmetrics + exemplars': openMetricsExemplars,
+  };
+  const entries = Object.entries(variants);
+  for (const [, write] of entries) for (let i = 0; i < WARMUP; i++) write();
+  // The variants take turns run by run, each first in turn, so that a shared machine's changes
+  // of speed touch them alike.
+  const times = new Map<string, number[]>(entries.map(([name]) => [name, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < entries.length; j++) {
+      const [name, write] = entries[(i + j) % entries.length] as [string, () => string];
+      times.get(name)?.push(once(write));
+    }
   }
-  console.log(`speed-up x${(results.stock.ms / results.ours.ms).toFixed(1)}`);
+  const text = median(times.get('text 0.0.4') as number[]);
+  for (const [name, write] of entries) {
+    const ms = median(times.get(name) as number[]);
+    const ratio = name === 'stock' ? '' : `  x${(ms / text).toFixed(2)} of text 0.0.4`;
+    const bytes = Buffer.byteLength(write());
+    console.log(
+      `${name.padEnd(24)} median ${ms.toFixed(2).padStart(7)} ms  ${bytes} bytes${ratio}`,
+    );
+  }
+  console.log(`speed-up over stock x${(median(times.get('stock') as number[]) / text).toFixed(1)}`);
   await stop();
 }
 

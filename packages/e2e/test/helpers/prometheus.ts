@@ -35,6 +35,8 @@ export async function startPrometheus(options: {
   ruleFiles?: string[];
   /** Extra YAML lines of a job's scrape config (indented under it), such as `basic_auth`. */
   jobConfig?: Record<string, string[]>;
+  /** Extra command-line flags, such as `--enable-feature=exemplar-storage`. */
+  flags?: string[];
 }): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-prometheus-'));
   const port = await freePort();
@@ -62,6 +64,7 @@ export async function startPrometheus(options: {
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...(options.flags ?? []),
   ]);
   const url = `http://127.0.0.1:${port}`;
   const ready = await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 30000);
@@ -102,4 +105,27 @@ export async function startPrometheus(options: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The JSON `data` of a Prometheus API call. */
+export async function api<T>(prometheus: Prometheus, path: string): Promise<T> {
+  const body = (await (await fetch(`${prometheus.url}${path}`)).json()) as {
+    status: string;
+    data: T;
+    error?: string;
+  };
+  if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
+  return body.data;
+}
+
+export interface ExemplarSeries {
+  seriesLabels: Record<string, string>;
+  exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>;
+}
+
+/** The exemplars Prometheus stored for `query` over the last ten minutes. */
+export function exemplars(prometheus: Prometheus, query: string): Promise<ExemplarSeries[]> {
+  const now = Date.now() / 1000;
+  const params = new URLSearchParams({ query, start: String(now - 600), end: String(now + 60) });
+  return api(prometheus, `/api/v1/query_exemplars?${params}`);
 }

@@ -1,16 +1,18 @@
 /**
  * Content negotiation of the metrics endpoint: whether a scraper's `Accept-Encoding` admits gzip
- * (RFC 9110, section 12.5.3). Prometheus asks for it on every scrape.
+ * (RFC 9110, section 12.5.3). Prometheus asks for it on every scrape. The format is negotiated
+ * from `Accept`, in accept.ts.
  */
 
 /** A qvalue: 0 to 1 with at most three decimals. */
 const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
 
 /**
- * The weight of one `coding;q=…` element: 1 without a q parameter, 0 for a malformed one, since
- * the plain text is always acceptable and a malformed request should not get a compressed body.
+ * The weight of one `coding;q=…` or `type/subtype;…;q=…` element, from its parameters: 1 without
+ * a q parameter, 0 for a malformed one, since the plain text is always acceptable and a malformed
+ * request should get neither a compressed body nor a format it may not read.
  */
-function weight(params: readonly string[]): number {
+export function weight(params: readonly string[]): number {
   for (const param of params) {
     const [key = '', value = ''] = param.split('=', 2).map((s) => s.trim());
     if (key.toLowerCase() !== 'q') continue;

@@ -6,13 +6,22 @@ import { CATALOGUE, type Naming } from '../catalogue.js';
 import { createCounter } from '../instruments.js';
 import { ENDPOINT_LABELS, SCRAPE_LIMITS, type ScrapeLimit } from '../labels.js';
 import type { Reporter } from '../report.js';
+import {
+  contentTypeOf,
+  negotiateFormat,
+  TEXT_CONTENT_TYPE,
+  type ExpositionFormat,
+} from './accept.js';
 import { acceptsGzip } from './accept-encoding.js';
 import type { Collected } from './collected.js';
 import { createScrapeGate, type ScrapeLimits } from './scrape-gate.js';
 import { writeExpositionInSlices } from './writer.js';
 
-/** Prometheus' text format, version 0.0.4. */
-export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/**
+ * Prometheus' text format, version 0.0.4: what a scrape gets unless its `Accept` header prefers
+ * OpenMetrics (accept.ts).
+ */
+export const EXPOSITION_CONTENT_TYPE = TEXT_CONTENT_TYPE;
 
 /**
  * The asynchronous gzip, on libuv's thread pool. `gzipSync` was no faster in our measurements
@@ -45,7 +54,8 @@ const SEND_SLICE_BYTES = 64 * 1024;
  * would otherwise cost a collection each: 1,000 connections scraping the example app once each
  * (an 18 KiB exposition) held an app request for 1.7 s, mostly in collections. With this, answers
  * take at most a fifth of the event loop however fast scrapes come, and an answer is at most four
- * times its making old: a few milliseconds for most apps.
+ * times its making old: a few milliseconds for most apps. It holds per format: a scrape in the
+ * other format meanwhile is written from the same collection (see Round).
  */
 const REUSE_FACTOR = 4;
 
@@ -63,20 +73,40 @@ export interface MetricSource {
 export interface Exposition {
   /** The collected data the exposition is written from. */
   collect(): Promise<Collected>;
-  /** The current exposition text. */
-  text(): Promise<string>;
-  /** Answers a scrape with the current exposition, gzipped when the scraper accepts it. */
+  /** The current exposition text, in the 0.0.4 text format unless `format` says otherwise. */
+  text(format?: ExpositionFormat): Promise<string>;
+  /**
+   * Answers a scrape with the current exposition, in the format its `Accept` header prefers
+   * (accept.ts), gzipped when the scraper accepts it.
+   */
   handler(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /**
- * One collection written out, shared by every scrape that asked while it was made: the body once,
- * and gzipped once, when the first scraper that accepts gzip asks for it.
+ * One collection written out in one format, shared by every scrape of that format that asked
+ * while it was made: the body once, and gzipped once, when the first scraper that accepts gzip
+ * asks for it.
  */
 interface Answer {
   body: Buffer;
   /** The body gzipped, or undefined if compressing failed (the plain body is sent then). */
   gzipped(): Promise<Buffer | undefined>;
+}
+
+/**
+ * One collection and its answers, one per format, each written when a scrape first asks for it.
+ * Answers are keyed by format alone, not by the escaping the scraper negotiated: every name the
+ * package writes (metricName and labelName in text-format.ts, prometheusName) is already valid
+ * under the legacy rules, and Prometheus' escaping leaves such names as they are under every
+ * scheme (prometheus/common model/metric.go: `EscapeMetricFamily` escapes only names that fail
+ * `IsValidLegacyMetricName`); OpenTelemetry's specification asks the same of its default
+ * translation (metrics/sdk_exporters/prometheus.md, "Interaction with Translation Strategy":
+ * under `UnderscoreEscapingWithSuffixes`, `foo.bar` in `By` is `foo_bar_bytes_total` with
+ * `escaping=allow-utf-8` too). So the bytes do not depend on it; only the Content-Type does.
+ */
+interface Round {
+  readonly collected: Promise<Collected>;
+  readonly answers: Map<ExpositionFormat, Promise<Answer>>;
 }
 
 /**
@@ -136,7 +166,8 @@ function countRejections(meter: Meter): (limit: ScrapeLimit) => void {
 }
 
 /**
- * Reads the source's current data and writes it in the Prometheus text format. Scrapes that
+ * Reads the source's current data and writes it in the Prometheus text format or OpenMetrics, as
+ * each scraper prefers (accept.ts). Scrapes that
  * arrive while a collection is being made and written share it, and so do those that arrive soon
  * after (see REUSE_FACTOR), so that scrapes piling up (a client pipelining them, many connections
  * at once or one after another) cost one collection at a time and a bounded share of the event
@@ -191,9 +222,13 @@ export function createExposition(
     return resourceMetrics;
   }
 
-  async function makeAnswer(): Promise<Answer> {
+  async function makeAnswer(collected: Collected, format: ExpositionFormat): Promise<Answer> {
     // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
-    const body = await writeExpositionInSlices(await collect(), writerOptions, WRITE_SLICE_MS);
+    const body = await writeExpositionInSlices(
+      collected,
+      { ...writerOptions, format },
+      WRITE_SLICE_MS,
+    );
     let gzipped: Promise<Buffer | undefined> | undefined;
     return {
       body,
@@ -205,55 +240,72 @@ export function createExposition(
     };
   }
 
-  let making: Promise<Answer> | undefined;
-  /** The last answer made, while it may still serve scrapes. */
-  let recent: { answer: Answer; until: number } | undefined;
+  /** The round's answer in `format`, written from its collection when first asked for. */
+  function answerOf(round: Round, format: ExpositionFormat): Promise<Answer> {
+    let made = round.answers.get(format);
+    if (made === undefined) {
+      made = round.collected.then((collected) => makeAnswer(collected, format));
+      round.answers.set(format, made);
+      // A failed write is not kept for the scrapes after it.
+      made.catch(() => round.answers.delete(format));
+    }
+    return made;
+  }
+
+  let making: Round | undefined;
+  /**
+   * The last round made, while its answers may still serve scrapes. It keeps its collection for
+   * as long, so that a scrape in the other format is written from it rather than from another.
+   */
+  let recent: { round: Round; until: number } | undefined;
 
   /**
-   * The answer being made, or a recent one when `reuse` allows, or a new one: never two
-   * collections at once.
+   * The answer in `format` of the round being made, or of a recent one when `reuse` allows, or
+   * of a new one: never two collections at once, whatever the formats asked for.
    */
-  function answer(reuse: boolean): Promise<Answer> {
-    if (making !== undefined) return making;
+  function answer(format: ExpositionFormat, reuse: boolean): Promise<Answer> {
+    if (making !== undefined) return answerOf(making, format);
     if (reuse && recent !== undefined && performance.now() < recent.until) {
-      return Promise.resolve(recent.answer);
+      return answerOf(recent.round, format);
     }
     const started = performance.now();
-    const current = makeAnswer();
-    making = current;
+    const round: Round = { collected: collect(), answers: new Map() };
+    making = round;
+    const current = answerOf(round, format);
     current.then(
-      (made) => {
-        if (making === current) making = undefined;
+      () => {
+        if (making === round) making = undefined;
         const ended = performance.now();
         const window = Math.min((ended - started) * REUSE_FACTOR, REUSE_MAX_MS);
-        recent = { answer: made, until: ended + window };
+        recent = { round, until: ended + window };
         // Let go once it may serve no more: between scrapes the app keeps no copy of the text.
         setTimeout(() => {
-          if (recent?.answer === made) recent = undefined;
+          if (recent?.round === round) recent = undefined;
         }, window).unref();
       },
       () => {
-        if (making === current) making = undefined;
+        if (making === round) making = undefined;
       },
     );
     return current;
   }
 
   // In-process reads (tests, the handle's scrape()) see what was recorded before them.
-  async function text(): Promise<string> {
-    return (await answer(false)).body.toString('utf8');
+  async function text(format: ExpositionFormat = 'text'): Promise<string> {
+    return (await answer(format, false)).body.toString('utf8');
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const shared = await answer(true);
+    const negotiated = negotiateFormat(req.headers.accept);
+    const shared = await answer(negotiated.format, true);
     const gzipped = acceptsGzip(req.headers['accept-encoding'])
       ? await shared.gzipped()
       : undefined;
     if (res.headersSent || res.destroyed) return;
     const payload = gzipped ?? shared.body;
     res.statusCode = 200;
-    res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
-    res.setHeader('Vary', 'Accept-Encoding');
+    res.setHeader('Content-Type', contentTypeOf(negotiated));
+    res.setHeader('Vary', 'Accept, Accept-Encoding');
     if (gzipped !== undefined) res.setHeader('Content-Encoding', 'gzip');
     res.setHeader('Content-Length', payload.length);
     if (req.method === 'HEAD') res.end();

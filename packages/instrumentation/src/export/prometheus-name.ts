@@ -38,8 +38,9 @@
  *
  * Nothing is done about a gauge whose name comes out with a suffix Prometheus reserves for another
  * type (`process.unix.file_descriptor.count` -> `process_unix_file_descriptor_count`):
- * {@link prometheusType} deals with that. The `# UNIT` line keeps the OTel unit, as the metadata
- * Prometheus stores for an OTLP metric does (`Unit: metric.Unit()` in metrics_to_prw.go).
+ * {@link prometheusType} deals with that. The `# UNIT` line of the text format keeps the OTel unit,
+ * as the metadata Prometheus stored for an OTLP metric did until 3.7 (`Unit: metric.Unit()` in
+ * metrics_to_prw.go); OpenMetrics writes {@link prometheusUnit}, which it stores since.
  */
 
 import type { InstrumentKind } from '../catalogue.js';
@@ -138,6 +139,23 @@ function unitSuffixes(unit: string): [main: string, per: string] {
   const perPart = unit.slice(slash + 1).replace(EDGE_SPACES, '');
   const per = perPart === '' || /[{}]/.test(perPart) ? '' : (PER_UNITS.get(perPart) ?? perPart);
   return [main, per === '' ? '' : `per_${per}`];
+}
+
+/**
+ * The Prometheus unit of an OpenTelemetry unit, as the OTLP receiver stores it in a metric's
+ * metadata since Prometheus 3.7 (otlptranslator unit_namer.go `UnitNamer.Build`, called for the
+ * metadata's `Unit` in metrics_to_prw.go): the words rule 3 above appends to a name, joined by `_`,
+ * without an edge `_` (`s` -> `seconds`, `By/s` -> `bytes_per_second`, `1` and `{request}` ->
+ * ''). OpenMetrics writes it as the `# UNIT` of a family whose name ends in it.
+ */
+export function prometheusUnit(unit: string): string {
+  const [mainRaw, perRaw] = unitSuffixes(unit);
+  const main = cleanUnit(mainRaw);
+  const per = cleanUnit(perRaw);
+  let joined = main !== '' && per !== '' ? `${main}_${per}` : main !== '' ? main : per;
+  if (joined.startsWith('_')) joined = joined.slice(1);
+  if (joined.endsWith('_')) joined = joined.slice(0, -1);
+  return joined;
 }
 
 /** `list` without any `word`, then `word` at its end. */

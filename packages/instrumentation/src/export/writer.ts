@@ -2,14 +2,23 @@ import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Naming } from '../catalogue.js';
+import type { ExpositionFormat } from './accept.js';
 import type {
   Collected,
   CollectedMetric,
   CollectedScope,
+  Exemplar,
   HistogramValue,
   Point,
 } from './collected.js';
 import { collectFamilies, TARGET_INFO, type Family } from './families.js';
+import {
+  canonicalBound,
+  EOF,
+  exemplarText,
+  openMetricsFamily,
+  openMetricsMetadata,
+} from './openmetrics-format.js';
 import { bucketBound, escapeHelp, labelName, labelValue, sampleValue } from './text-format.js';
 import { TextSink } from './text-sink.js';
 
@@ -33,11 +42,19 @@ export interface WriterOptions {
    */
   constantLabels?: string;
   /**
+   * `'text'`, Prometheus' text format 0.0.4, or `'openmetrics'`, OpenMetrics 1.0.0 (which alone
+   * carries the points' exemplars).
+   * @default 'text'
+   */
+  format?: ExpositionFormat;
+  /**
    * Told when a metric cannot be written as recorded (dropped, or written without samples);
    * `key` names the problem, so a caller can report each one once.
    */
   warn?: (key: string, message: string) => void;
 }
+
+type Warn = (key: string, message: string) => void;
 
 const NO_METRICS = '# no registered metrics';
 
@@ -62,6 +79,9 @@ interface BucketLabels {
   buckets: number;
   pieces: string[];
 }
+
+/** How a format writes a bucket's bound: `bucketBound` (0.0.4) or `canonicalBound`. */
+type BoundText = (bound: number | undefined) => string;
 
 /**
  * HELP, UNIT and TYPE. `# UNIT` belongs to OpenMetrics; 0.0.4 parsers (Prometheus, promtool) read
@@ -102,21 +122,61 @@ function joinLabels(a: string, b: string): string {
   return b === '' ? a : `${a},${b}`;
 }
 
+/**
+ * The exemplar text of a point's exemplar, or '' when there is none or it cannot be written: its
+ * labels too long, or (`bound`, for a bucket) its value outside the bucket, which OpenMetrics
+ * forbids (section "Histogram": "the value of the exemplar MUST be within this range").
+ */
+function exemplarOf(
+  exemplar: Exemplar | undefined,
+  name: string,
+  bound: number | undefined,
+  warn: Warn,
+): string {
+  if (exemplar === undefined) return '';
+  if (bound !== undefined && !(exemplar.value <= bound)) {
+    warn(
+      `exemplar-bucket:${name}`,
+      `metric "${name}" has an exemplar outside its bucket; left out`,
+    );
+    return '';
+  }
+  const text = exemplarText(exemplar);
+  if (text === undefined) {
+    warn(
+      `exemplar-length:${name}`,
+      `metric "${name}" has an exemplar whose labels are too long; left out`,
+    );
+    return '';
+  }
+  return text;
+}
+
+/**
+ * The samples of counters, gauges and (0.0.4) untyped families; with `exemplars` (OpenMetrics'
+ * counters), a point's exemplar at index 0 follows its `_total` sample.
+ */
 function* writeNumbers(
   sink: TextSink,
   name: string,
   points: ReadonlyArray<Point<number>>,
   extra: string,
   prefixes: LabelPrefixes,
+  exemplars: Warn | undefined,
 ): Work {
   let written = 0;
   for (const point of points) {
     if (++written % POINTS_PER_CHECK === 0) yield;
     const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
-    sink.add(
+    const sample =
       labels === ''
-        ? `${name} ${sampleValue(point.value)}\n`
-        : `${name}{${labels}} ${sampleValue(point.value)}\n`,
+        ? `${name} ${sampleValue(point.value)}`
+        : `${name}{${labels}} ${sampleValue(point.value)}`;
+    const exemplar = point.exemplars?.[0];
+    sink.add(
+      exemplars === undefined || exemplar === undefined
+        ? `${sample}\n`
+        : `${sample}${exemplarOf(exemplar, name, undefined, exemplars)}\n`,
     );
   }
 }
@@ -125,7 +185,11 @@ function* writeNumbers(
  * The `le` pieces of a histogram's buckets, one per count. After an explicit `Infinity` bound the
  * implicit overflow bucket is left out, so that `+Inf` is not written twice.
  */
-function bucketLabels(histogram: HistogramValue, cached: BucketLabels | undefined): BucketLabels {
+function bucketLabels(
+  histogram: HistogramValue,
+  cached: BucketLabels | undefined,
+  boundText: BoundText,
+): BucketLabels {
   const { boundaries, counts } = histogram.buckets;
   if (cached?.boundaries === boundaries && cached.buckets === counts.length) return cached;
   const pieces: string[] = [];
@@ -134,7 +198,7 @@ function bucketLabels(histogram: HistogramValue, cached: BucketLabels | undefine
     const bound = boundaries[i];
     if (bound === undefined && infinite) break;
     if (bound === Infinity) infinite = true;
-    pieces.push(`le="${bucketBound(bound)}"} `);
+    pieces.push(`le="${boundText(bound)}"} `);
   }
   return { boundaries, buckets: counts.length, pieces };
 }
@@ -161,7 +225,7 @@ function* writeHistograms(
     if (histogram.sum !== undefined && histogram.sum !== null) {
       sink.add(`${sum}${braced}${sampleValue(histogram.sum)}\n`);
     }
-    les = bucketLabels(histogram, les);
+    les = bucketLabels(histogram, les, bucketBound);
     const open = labels === '' ? bucket : `${bucket}${labels},`;
     const { counts } = histogram.buckets;
     let cumulative = 0;
@@ -172,20 +236,83 @@ function* writeHistograms(
   }
 }
 
+/**
+ * Histograms in OpenMetrics (section "Histogram"): the buckets first, with canonical `le` values
+ * and each bucket's exemplar, then `_count` and `_sum`, the order of the specification's example.
+ * A point without a sum (an instrument that may record negatives) has no `_count` either: "If
+ * and only if a Sum Value is present in a MetricPoint, then the MetricPoint's +Inf Bucket value
+ * MUST also appear in a Sample with a MetricName with the suffix "_count"".
+ *
+ * No `_created` sample is written, though the specification says a histogram (and a counter)
+ * SHOULD have one. The data written here has no start time: a cluster's merge adds up series of
+ * several workers, each started at its own time. And a Prometheus without created-timestamp
+ * support stores each `_created` as one more series, one per counter and histogram series:
+ * Prometheus 2.42's OpenMetrics parser has no notion of it (model/textparse/openmetricsparse.go),
+ * which came in 2.50 behind `--enable-feature=created-timestamp-zero-ingestion`. client_golang
+ * writes none either unless asked (`EnableOpenMetricsTextCreatedSamples`, off by default).
+ */
+function* writeOpenMetricsHistograms(
+  sink: TextSink,
+  name: string,
+  points: ReadonlyArray<Point<HistogramValue>>,
+  extra: string,
+  prefixes: LabelPrefixes,
+  warn: Warn,
+): Work {
+  const count = `${name}_count`;
+  const sum = `${name}_sum`;
+  const bucket = `${name}_bucket{`;
+  let les: BucketLabels | undefined;
+  let written = 0;
+  for (const point of points) {
+    if (++written % POINTS_PER_CHECK === 0) yield;
+    const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
+    const histogram = point.value;
+    les = bucketLabels(histogram, les, canonicalBound);
+    const open = labels === '' ? bucket : `${bucket}${labels},`;
+    const { boundaries, counts } = histogram.buckets;
+    const { exemplars } = point;
+    let cumulative = 0;
+    for (let i = 0; i < les.pieces.length; i++) {
+      cumulative += counts[i] as number;
+      const exemplar = exemplars?.[i];
+      // One template per line, as in the text format, when there is no exemplar to add.
+      sink.add(
+        exemplar === undefined
+          ? `${open}${les.pieces[i] as string}${sampleValue(cumulative)}\n`
+          : `${open}${les.pieces[i] as string}${sampleValue(cumulative)}${exemplarOf(exemplar, name, boundaries[i] ?? Infinity, warn)}\n`,
+      );
+    }
+    if (histogram.sum !== undefined && histogram.sum !== null) {
+      const braced = labels === '' ? ' ' : `{${labels}} `;
+      sink.add(`${count}${braced}${sampleValue(histogram.count)}\n`);
+      sink.add(`${sum}${braced}${sampleValue(histogram.sum)}\n`);
+    }
+  }
+}
+
 function* writeSamples(
   sink: TextSink,
   name: string,
   metric: CollectedMetric,
   extra: string,
   prefixes: LabelPrefixes,
-  warn: (key: string, message: string) => void,
+  warn: Warn,
+  openMetrics: boolean,
 ): Work {
   switch (metric.dataPointType) {
-    case DataPointType.SUM:
+    case DataPointType.SUM: {
+      // Only a counter's samples carry exemplars (OpenMetrics, section "Counter"); the 0.0.4
+      // format has no place for them.
+      const exemplars = openMetrics && metric.isMonotonic ? warn : undefined;
+      return yield* writeNumbers(sink, name, metric.dataPoints, extra, prefixes, exemplars);
+    }
     case DataPointType.GAUGE:
-      return yield* writeNumbers(sink, name, metric.dataPoints, extra, prefixes);
+      return yield* writeNumbers(sink, name, metric.dataPoints, extra, prefixes, undefined);
     case DataPointType.HISTOGRAM:
-      return yield* writeHistograms(sink, name, metric.dataPoints, extra, prefixes);
+      return openMetrics
+        ? yield* writeOpenMetricsHistograms(sink, name, metric.dataPoints, extra, prefixes, warn)
+        : yield* writeHistograms(sink, name, metric.dataPoints, extra, prefixes);
     default:
       // Exponential histograms have no form in this text format; the family keeps its HELP and
       // TYPE, as the stock exporter writes it.
@@ -199,6 +326,30 @@ function targetInfo(resourceMetrics: Collected, prefixes: LabelPrefixes): string
 }
 
 /**
+ * The metadata of a family in OpenMetrics, or undefined when it cannot be written there: a name
+ * another family has taken already, which the 0.0.4 format allows (a gauge `x` and a counter
+ * `x_total`) but OpenMetrics, where both families are named `x`, does not (section "MetricFamily":
+ * names MUST be unique). The first keeps it.
+ */
+function openMetricsHead(
+  family: Family,
+  resource: boolean,
+  taken: Set<string>,
+  warn: Warn,
+): string | undefined {
+  const described = openMetricsFamily(family, resource);
+  if (taken.has(described.name)) {
+    warn(
+      `openmetrics-name:${family.name}`,
+      `metric "${family.name}" has the OpenMetrics family name "${described.name}" of another; left out of OpenMetrics`,
+    );
+    return undefined;
+  }
+  taken.add(described.name);
+  return openMetricsMetadata(described, family.help);
+}
+
+/**
  * The Prometheus text exposition (format 0.0.4) of collected metrics: the same names, labels,
  * values and HELP, UNIT and TYPE lines as OpenTelemetry's `PrometheusSerializer` with no prefix,
  * no timestamps and no resource labels, in the same order (in the `semconv` naming, with the
@@ -206,6 +357,10 @@ function targetInfo(resourceMetrics: Collected, prefixes: LabelPrefixes): string
  * point's label text is made once for all its lines, label names once per exposition, bucket
  * bounds once per histogram, family names once per family, no regex runs per sample, and the text
  * is gathered in a buffer (see TextSink).
+ *
+ * Or, with `format: 'openmetrics'`, the same families and series in OpenMetrics 1.0.0: the
+ * metadata of openmetrics-format.ts, histograms as writeOpenMetricsHistograms writes them, the
+ * points' exemplars, and `# EOF` at the end.
  */
 function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterOptions): Work {
   const prefixes: LabelPrefixes = new Map();
@@ -213,18 +368,37 @@ function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterO
   const warn = options.warn ?? (() => undefined);
   const constant = options.constantLabels ?? '';
   const naming = options.naming ?? 'prometheus';
+  const openMetrics = options.format === 'openmetrics';
+  const taken = new Set<string>();
   for (const family of collectFamilies(resourceMetrics, options.targetInfo, naming, warn)) {
-    sink.add(metadata(family));
     const resource = family.name === TARGET_INFO && options.targetInfo;
+    if (openMetrics) {
+      const head = openMetricsHead(family, resource, taken, warn);
+      if (head === undefined) continue;
+      sink.add(head);
+    } else {
+      sink.add(metadata(family));
+    }
     if (resource) sink.add(targetInfo(resourceMetrics, prefixes));
     for (const { metric, scope } of family.members) {
+      if (resource && openMetrics) {
+        // An instrument of the app named target_info joins the resource's family in 0.0.4, as in
+        // the stock serializer; an info family's samples are the resource's alone, of value 1.
+        warn(
+          'openmetrics-target-info',
+          'an instrument named target_info is left out of OpenMetrics, where target_info is the resource',
+        );
+        continue;
+      }
       const extra = options.scopeInfo ? joinLabels(constant, scopeLabels(scope)) : constant;
-      yield* writeSamples(sink, family.name, metric, extra, prefixes, warn);
+      yield* writeSamples(sink, family.name, metric, extra, prefixes, warn, openMetrics);
       if (!resource || metric.dataPoints.length > 0) empty = false;
     }
   }
-  // With nothing but target_info, the stock serializer says so in a comment; so do we.
-  if (empty) sink.add(NO_METRICS);
+  // OpenMetrics allows no comment but its end; with nothing but target_info, the stock
+  // serializer says so in a comment, and so does the 0.0.4 writer.
+  if (openMetrics) sink.add(EOF);
+  else if (empty) sink.add(NO_METRICS);
 }
 
 /** Runs the writer's work to its end without a pause. */

@@ -41,7 +41,7 @@ describe('gzip on the metrics endpoint', () => {
     const reply = await sendRaw(base, 'GET', '/metrics', { 'Accept-Encoding': 'gzip, br' });
     expect(reply.status).toBe(200);
     expect(reply.headers['content-encoding']).toBe('gzip');
-    expect(reply.headers['vary']).toBe('Accept-Encoding');
+    expect(reply.headers['vary']).toBe('Accept, Accept-Encoding');
     expect(reply.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
     const text = gunzipSync(reply.body).toString('utf8');
@@ -59,10 +59,33 @@ describe('gzip on the metrics endpoint', () => {
     const reply = await sendRaw(base, 'GET', '/metrics', headers);
     expect(reply.status).toBe(200);
     expect(reply.headers['content-encoding']).toBeUndefined();
-    expect(reply.headers['vary']).toBe('Accept-Encoding');
+    expect(reply.headers['vary']).toBe('Accept, Accept-Encoding');
     expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
     expect(valueOf(reply.body.toString('utf8'), 'app_request_count_total', { endpoint: '/' })).toBe(
       1,
+    );
+  });
+
+  it('answers OpenMetrics gzipped too, the same text as without gzip', async () => {
+    const accept = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
+    const gzipped = await sendRaw(base, 'GET', '/metrics', {
+      Accept: accept,
+      'Accept-Encoding': 'gzip',
+    });
+    expect(gzipped.status).toBe(200);
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers['content-type']).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores',
+    );
+    expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+    const text = gunzipSync(gzipped.body).toString('utf8');
+    expect(text.endsWith('# EOF\n')).toBe(true);
+    expect(text).toMatch(/^app_request_count_total\{.*endpoint="\/".*\} 1$/m);
+    const plain = await sendRaw(base, 'GET', '/metrics', { Accept: accept });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    // Within the reuse of the answer, both are the one answer's bytes.
+    expect(expositionLines(plain.body.toString('utf8')).metadata).toEqual(
+      expositionLines(text).metadata,
     );
   });
 

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import express from 'express5';
 import { createExposition, type MetricSource } from '../../src/export/exposition';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../../src/index';
@@ -7,7 +9,7 @@ import { createReporter } from '../../src/report';
 import { listen, type Running } from '../helpers/apps';
 import { samplesOf, valueOf } from '../helpers/exposition';
 import { RawConnection, type WireResponse } from '../helpers/raw-http';
-import { get } from '../helpers/request';
+import { get, sendRaw } from '../helpers/request';
 import { sleep, until } from '../helpers/wait';
 
 const QUIET = { process: false, runtime: false, gc: false, eventLoop: false };
@@ -87,6 +89,51 @@ describe('scrapes that arrive while a collection runs', () => {
     expect(valueOf(next.body, 'test_collections')).toBe(2);
   });
 
+  it('share it across formats: one collection, one body and one gzip per format', async () => {
+    const endpoint = await endpointWithCount({
+      maxScrapesPerConnection: 20,
+      maxConcurrentScrapes: 20,
+    });
+    metrics = endpoint.metrics;
+    const conn = await RawConnection.open(endpoint.port);
+    const openMetrics = (i: number): boolean => i % 2 === 0;
+    const gzipped = (i: number): boolean => i % 4 >= 2;
+    conn.write(
+      pipelined(
+        20,
+        (i) =>
+          (openMetrics(i) ? 'Accept: application/openmetrics-text;version=1.0.0\r\n' : '') +
+          (gzipped(i) ? 'Accept-Encoding: gzip\r\n' : ''),
+      ),
+    );
+    const responses = await conn.read(Array.from({ length: 20 }, () => 'GET'));
+    expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 200));
+    expect(endpoint.collections()).toBe(1);
+    const bodies = (format: boolean, gzip: boolean): Buffer[] =>
+      responses
+        .filter((_, i) => openMetrics(i) === format && gzipped(i) === gzip)
+        .map((r) => r.body);
+    for (const format of [true, false]) {
+      for (const gzip of [true, false]) {
+        const same = bodies(format, gzip);
+        expect(same.length).toBe(5);
+        for (const body of same) expect(body.equals(same[0] as Buffer)).toBe(true);
+      }
+      expect(
+        gunzipSync(bodies(format, true)[0] as Buffer).equals(bodies(format, false)[0] as Buffer),
+      ).toBe(true);
+    }
+    const om = (bodies(true, false)[0] as Buffer).toString('utf8');
+    const text = (bodies(false, false)[0] as Buffer).toString('utf8');
+    expect(om).toMatch(/^test_collections 1$/m);
+    expect(om.endsWith('# EOF\n')).toBe(true);
+    expect(valueOf(text, 'test_collections')).toBe(1);
+    expect(header(responses[0], 'content-type')).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores',
+    );
+    expect(header(responses[1], 'content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+
   it('and those that come right after it: one after another, they cost a bounded share of the time', async () => {
     const endpoint = await endpointWithCount();
     metrics = endpoint.metrics;
@@ -130,6 +177,59 @@ describe('scrapes that arrive while a collection runs', () => {
     expect(valueOf(await metrics.scrape(), 'test_events_total')).toBe(2);
   });
 
+  it('serve a scrape in the other format right after from the same collection', async () => {
+    let runs = 0;
+    const source: MetricSource = {
+      async collect() {
+        runs++;
+        // A collection of 40 ms: its answers serve the next 160 ms.
+        await sleep(40);
+        const resourceMetrics = {
+          resource: { attributes: {} },
+          scopeMetrics: [
+            {
+              scope: { name: 'test' },
+              metrics: [
+                {
+                  descriptor: { name: 'test_runs', description: '', unit: '' },
+                  dataPointType: DataPointType.GAUGE,
+                  dataPoints: [{ attributes: {}, value: runs }],
+                },
+              ],
+            },
+          ],
+        } as unknown as ResourceMetrics;
+        return { resourceMetrics, errors: [] };
+      },
+    };
+    const exposition = createExposition(
+      source,
+      {
+        targetInfo: false,
+        scopeInfo: false,
+        naming: 'prometheus',
+        cardinalityLimit: 2000,
+        endpoint: { timeout: 1000, maxConcurrentScrapes: 10, maxScrapesPerConnection: 1 },
+      },
+      createReporter(),
+    );
+    const server = createServer(exposition.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const text = await get(base, '/metrics');
+      const om = await sendRaw(base, 'GET', '/metrics', {
+        Accept: 'application/openmetrics-text;version=1.0.0',
+      });
+      expect(runs).toBe(1);
+      expect(valueOf(text.body, 'test_runs')).toBe(1);
+      expect(om.body.toString('utf8')).toBe('# TYPE test_runs gauge\ntest_runs 1\n# EOF\n');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('never run two collections at once, however the scrapes overlap', async () => {
     let active = 0;
     let most = 0;
@@ -158,14 +258,17 @@ describe('scrapes that arrive while a collection runs', () => {
       },
       createReporter(),
     );
-    // Scrapes every millisecond for 200 ms, each waited for by nobody before the next starts.
+    // Scrapes every millisecond for 200 ms, each waited for by nobody before the next starts,
+    // in either format.
     const texts: Array<Promise<string>> = [];
     for (let i = 0; i < 200; i++) {
-      texts.push(exposition.text());
+      texts.push(exposition.text(i % 3 === 0 ? 'openmetrics' : 'text'));
       await sleep(1);
     }
     const all = await Promise.all(texts);
-    expect(all.every((t) => t === '# no registered metrics')).toBe(true);
+    expect(all.every((t, i) => t === (i % 3 === 0 ? '# EOF\n' : '# no registered metrics'))).toBe(
+      true,
+    );
     expect(most).toBe(1);
     // Each collection took at least 5 ms, so 200 scrapes over about 200 ms needed far fewer.
     expect(runs).toBeGreaterThan(1);

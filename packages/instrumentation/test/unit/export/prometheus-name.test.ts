@@ -1,5 +1,9 @@
 import { ENTRIES, seriesOf, type InstrumentKind, type SeriesDef } from '../../../src/catalogue';
-import { prometheusName, prometheusType } from '../../../src/export/prometheus-name';
+import {
+  prometheusName,
+  prometheusType,
+  prometheusUnit,
+} from '../../../src/export/prometheus-name';
 import { checkMetrics, findPromtool } from '../../helpers/promtool';
 
 /** Every series the package records in `naming: 'semconv'`, from the catalogue. */
@@ -162,4 +166,25 @@ describe('prometheusType', () => {
       }
     },
   );
+});
+
+describe('prometheusUnit', () => {
+  it.each([
+    ['s', 'seconds'],
+    ['ms', 'milliseconds'],
+    ['By', 'bytes'],
+    ['By/s', 'bytes_per_second'],
+    ['1/s', 'per_second'],
+    ['1', ''],
+    ['{request}', ''],
+    ['{packet}/s', 'per_second'],
+    ['', ''],
+    ['Cel', 'celsius'],
+    ['things', 'things'],
+    [' s ', 'seconds'],
+    ['km/h', 'km_per_hour'],
+    ['a-b', 'a_b'],
+  ])('%j -> %j (otlptranslator UnitNamer.Build)', (unit, expected) => {
+    expect(prometheusUnit(unit)).toBe(expected);
+  });
 });

@@ -8,6 +8,7 @@ import {
 import type { Naming } from '../../../src/catalogue';
 import { COLLECTORS } from '../../../src/collectors/index';
 import { kindOf } from '../../../src/export/collected';
+import { canonicalBound } from '../../../src/export/openmetrics-format';
 import { prometheusName, prometheusType } from '../../../src/export/prometheus-name';
 import { metricName } from '../../../src/export/text-format';
 import { writeExposition, writeExpositionInSlices } from '../../../src/export/writer';
@@ -16,7 +17,14 @@ import { LABELS, SEMCONV_ATTRIBUTES } from '../../../src/labels';
 import { resolveOptions } from '../../../src/options/resolve';
 import { hasProc } from '../../../src/platform/proc';
 import { viewsFor } from '../../../src/views';
-import { expositionLines, samplesOf, typeOf, valueOf } from '../../helpers/exposition';
+import {
+  expositionLines,
+  parseExposition,
+  samplesOf,
+  typeOf,
+  valueOf,
+} from '../../helpers/exposition';
+import { checkOpenMetrics } from '../../helpers/openmetrics';
 import { checkMetrics, findPromtool } from '../../helpers/promtool';
 
 const SETTINGS = [
@@ -379,6 +387,122 @@ describe('writeExposition in the semconv naming', () => {
   it('leaves the Prometheus naming as the stock serializer writes it', () => {
     const prometheus = { targetInfo: false, scopeInfo: false, naming: 'prometheus' } as const;
     expect(writeExposition(varied, prometheus)).toBe(stock(varied, prometheus));
+  });
+});
+
+/**
+ * The samples of the text format as OpenMetrics writes them: `le` canonical, and no `_count` of a
+ * histogram point without a `_sum`. Each as `name{labels} value`, labels sorted.
+ */
+function asOpenMetrics(text: string): string[] {
+  const samples = parseExposition(text);
+  const key = (name: string, labels: Record<string, string>): string =>
+    `${name}${JSON.stringify(Object.entries(labels).sort())}`;
+  const sums = new Set(
+    samples.filter((s) => s.name.endsWith('_sum')).map((s) => key(s.name.slice(0, -4), s.labels)),
+  );
+  const histograms = new Set(
+    samples.filter((s) => s.name.endsWith('_bucket')).map((s) => s.name.slice(0, -7)),
+  );
+  return samples
+    .filter((s) => {
+      if (!s.name.endsWith('_count')) return true;
+      const family = s.name.slice(0, -6);
+      return !histograms.has(family) || sums.has(key(family, s.labels));
+    })
+    .map((s) => {
+      const labels = { ...s.labels };
+      if (s.name.endsWith('_bucket') && labels.le !== undefined && labels.le !== '+Inf') {
+        labels.le = canonicalBound(Number(labels.le));
+      }
+      return `${key(s.name, labels)} ${s.value}`;
+    })
+    .sort();
+}
+
+describe('writeExposition in OpenMetrics, for the SDK data of the text format tests', () => {
+  let data: Array<[string, Naming, ResourceMetrics]>;
+  beforeAll(async () => {
+    data = [
+      ['varied', 'prometheus', await collect(recordVaried, VARIED_VIEWS)],
+      ['collectors', 'prometheus', await collect(recordCollectors())],
+      ['varied', 'semconv', await collect(recordVaried, VARIED_VIEWS, 'semconv')],
+      ['collectors', 'semconv', await collect(recordCollectors('semconv'), [], 'semconv')],
+    ];
+  });
+
+  it.each(SETTINGS)(
+    'is valid OpenMetrics with the series and values of the text format, with %o',
+    (options) => {
+      for (const [name, naming, collected] of data) {
+        const text = writeExposition(collected, { ...options, naming });
+        const openMetrics = writeExposition(collected, {
+          ...options,
+          naming,
+          format: 'openmetrics',
+        });
+        const { families, samples } = checkOpenMetrics(openMetrics);
+        expect([name, families.length]).toEqual([
+          name,
+          expositionLines(text).metadata.filter((l) => l.startsWith('# TYPE')).length,
+        ]);
+        const written = samples.map(
+          (s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())} ${Number(s.value)}`,
+        );
+        expect([name, naming, written.sort()]).toEqual([name, naming, asOpenMetrics(text)]);
+      }
+    },
+  );
+
+  it('names, types and measures the families as OpenMetrics does', () => {
+    const byName = (naming: Naming, which: string) => {
+      const found = data.find(([name, n]) => name === which && n === naming);
+      const text = writeExposition(found?.[2] as ResourceMetrics, {
+        targetInfo: true,
+        scopeInfo: false,
+        naming,
+        format: 'openmetrics',
+      });
+      return new Map(checkOpenMetrics(text).families.map((f) => [f.name, f]));
+    };
+    const prometheus = byName('prometheus', 'collectors');
+    expect(prometheus.get('target')).toMatchObject({ type: 'info', help: 'Target metadata' });
+    expect(prometheus.get('app_request_latency_seconds')).toMatchObject({
+      type: 'histogram',
+      unit: 'seconds',
+    });
+    expect(prometheus.get('process_cpu_seconds')).toMatchObject({
+      type: 'counter',
+      unit: 'seconds',
+    });
+    if (hasProc()) {
+      expect(prometheus.get('process_virtual_memory_bytes')).toMatchObject({
+        type: 'gauge',
+        unit: 'bytes',
+      });
+    }
+    expect(prometheus.get('app_version_info')).toMatchObject({ type: 'gauge' });
+    expect(prometheus.get('app_version_info')?.unit).toBeUndefined();
+    const semconv = byName('semconv', 'collectors');
+    expect(semconv.get('http_server_request_duration_seconds')).toMatchObject({
+      type: 'histogram',
+      unit: 'seconds',
+    });
+    expect(semconv.get('process_cpu_time_seconds')).toMatchObject({
+      type: 'counter',
+      unit: 'seconds',
+    });
+    expect(semconv.get('nodejs_eventloop_utilization_ratio')).toMatchObject({ type: 'gauge' });
+    expect(semconv.get('nodejs_eventloop_utilization_ratio')?.unit).toBeUndefined();
+    // Untyped in the text format for promtool's lint alone; a gauge in OpenMetrics.
+    if (hasProc()) {
+      expect(semconv.get('process_unix_file_descriptor_count')).toMatchObject({ type: 'gauge' });
+    }
+    const varied = byName('prometheus', 'varied');
+    // `By` on a counter named without it: no UNIT; the unit-less counter family lost `_total`.
+    expect(varied.get('my_metric_name')).toMatchObject({ type: 'counter' });
+    expect(varied.get('my_metric_name')?.unit).toBeUndefined();
+    expect(varied.get('swing')?.unit).toBeUndefined();
   });
 });
 
