@@ -20,6 +20,7 @@ import { createReaders } from './export/readers.js';
 import { createResource } from './export/resource.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
 import { METER_NAME } from './catalogue.js';
+import { ExemplarStore } from './exemplars/store.js';
 import { WORKER_LABEL } from './labels.js';
 import type { ResolvedExport } from './options/exporters.js';
 import type { ResolvedOptions } from './options/resolve.js';
@@ -38,6 +39,11 @@ export interface PipelineParts {
    * cluster primary's adds the workers' series to it.
    */
   source?: (reader: PrometheusExporter, resource: Resource) => MetricSource;
+  /**
+   * The app's requests are recorded into this pipeline's provider (`registerMetrics`): with the
+   * option `exemplars`, and an exposition to show them, their exemplars are kept.
+   */
+  recordsRequests?: boolean;
 }
 
 export interface Pipeline {
@@ -46,6 +52,11 @@ export interface Pipeline {
   meter: Meter;
   /** The exposition, wherever there is one (also in a cluster worker, where only the primary reads it). */
   exposition: Exposition | undefined;
+  /**
+   * Where the request recorder keeps exemplars, which the exposition's collections carry: only
+   * with the option `exemplars`, requests recorded here, and an exposition.
+   */
+  exemplars: ExemplarStore | undefined;
   /** The handle's `handler`: the exposition behind its authentication, or a 404 saying why not. */
   handler: RequestListener;
   ready: Promise<void>;
@@ -92,12 +103,35 @@ export function inertPipeline(reason: string, disabled: boolean): Pipeline {
     meterProvider: { getMeter: () => createNoopMeter() },
     meter: createNoopMeter(),
     exposition: undefined,
+    exemplars: undefined,
     handler: noExpositionHandler(reason),
     ready: done,
     url: () => undefined,
     scrape: () => (disabled ? Promise.resolve('') : noExposition(reason)),
     forceFlush: () => done,
     shutdown: () => done,
+  };
+}
+
+/**
+ * `source` with the exemplars of `store` on its collected points. The exposition, and in a cluster
+ * worker the snapshots sent to the primary, read the collections made here.
+ */
+function withExemplars(source: MetricSource, store: ExemplarStore, report: Reporter): MetricSource {
+  return {
+    async collect() {
+      const { resourceMetrics, errors } = await source.collect();
+      try {
+        return { resourceMetrics: store.decorate(resourceMetrics), errors };
+      } catch (err) {
+        report.error(
+          'exemplars',
+          'could not add the exemplars to a collection; it is served without them',
+          err,
+        );
+        return { resourceMetrics, errors };
+      }
+    },
   };
 }
 
@@ -109,6 +143,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
   let own: SdkMeterProvider | undefined;
   let meterProvider: MeterProvider;
   let exposition: Exposition | undefined;
+  let exemplars: ExemplarStore | undefined;
   if (target.kind === 'provider') {
     meterProvider = target.meterProvider;
   } else {
@@ -118,8 +153,15 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     meterProvider = own;
     const { prometheus } = readers;
     if (prometheus !== undefined && serving.mode !== 'none') {
+      let source = parts.source?.(prometheus, resource) ?? prometheus;
+      if (parts.recordsRequests === true && options.exemplars) {
+        exemplars = new ExemplarStore(options.cardinalityLimit, (key, message) =>
+          report.warn(key, message),
+        );
+        source = withExemplars(source, exemplars, report);
+      }
       exposition = createExposition(
-        parts.source?.(prometheus, resource) ?? prometheus,
+        source,
         {
           ...options,
           constantLabels:
@@ -163,6 +205,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     meterProvider,
     meter,
     exposition,
+    exemplars,
     handler,
     ready,
     url: () => server?.url(),

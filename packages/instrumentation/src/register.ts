@@ -4,6 +4,8 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { isLinked, linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
+import { sampledSpanContext } from './exemplars/sampled-span.js';
+import type { Collected } from './export/collected.js';
 import { isExpressApp, type ExpressApp } from './express-internals.js';
 import { createExtraLabels } from './http/extra-labels.js';
 import {
@@ -128,11 +130,12 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
     serving,
     collectors: COLLECTORS,
     report,
+    recordsRequests: true,
   });
   // Nothing is measured while the SDK is disabled, so nothing is installed.
   if (target.kind === 'disabled') return handleOf(pipeline, () => Promise.resolve());
 
-  const { exposition } = pipeline;
+  const { exposition, exemplars } = pipeline;
   // In cluster mode the primary serves the worker's series; the worker answers it over IPC.
   const link =
     serving.mode === 'worker' && exposition !== undefined
@@ -151,6 +154,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
         ...(resolved.extraLabels && {
           extraLabels: createExtraLabels(resolved.extraLabels, report),
         }),
+        ...(exemplars && { exemplars }),
       }),
       excludePaths: resolved.excludePaths,
       // Without an exposition, the app's own routes keep the metrics path.
@@ -159,6 +163,8 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       }),
       report,
       isActive: () => active,
+      // Without exemplars, no span is looked for.
+      ...(exemplars && { sampledSpan: sampledSpanContext }),
     }),
   );
 
@@ -175,12 +181,26 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
   });
 }
 
+/** The collections of each handle's exposition, for {@link collectedOf}. */
+const collections = new WeakMap<MetricsHandle, () => Promise<Collected>>();
+
+/**
+ * The collected data that `handle`'s exposition is written from, exemplars included (the text
+ * format of `scrape()` has no place for them). For the package's tests; not exported by index.ts.
+ */
+export function collectedOf(handle: MetricsHandle): Promise<Collected> {
+  const collect = collections.get(handle);
+  return collect !== undefined
+    ? collect()
+    : Promise.reject(new Error('express-otel-metrics: this registration has no exposition'));
+}
+
 function handleOf(
   pipeline: ReturnType<typeof buildPipeline>,
   shutdown: () => Promise<void>,
 ): MetricsHandle {
   let stopping: Promise<void> | undefined;
-  return {
+  const handle: MetricsHandle = {
     ready: pipeline.ready,
     get url() {
       return pipeline.url();
@@ -194,4 +214,7 @@ function handleOf(
     forceFlush: () => pipeline.forceFlush(),
     shutdown: () => (stopping ??= shutdown()),
   };
+  const { exposition } = pipeline;
+  if (exposition !== undefined) collections.set(handle, exposition.collect);
+  return handle;
 }

@@ -6,6 +6,7 @@ import {
   type Collected,
   type CollectedMetric,
   type CollectedScope,
+  type Exemplar,
   type HistogramValue,
 } from '../export/collected.js';
 import { WORKER_LABEL } from '../labels.js';
@@ -32,6 +33,11 @@ export interface MergedPoint<V> {
   readonly attributes: Attributes;
   readonly key: string;
   value: V;
+  /**
+   * The latest exemplar of each slot over the processes (by timestamp), where any has one: those
+   * of exited workers too, which still link to their traces until a newer one takes the slot.
+   */
+  exemplars?: Array<Exemplar | undefined>;
 }
 
 /** Collected data made by a merge: every point carries its series key. */
@@ -144,6 +150,28 @@ function addHistogram(into: MutableHistogram, value: HistogramValue): void {
   }
 }
 
+function mergeExemplars(
+  into: MergedPoint<unknown>,
+  from: ReadonlyArray<Exemplar | undefined> | undefined,
+): void {
+  if (from === undefined) return;
+  if (into.exemplars === undefined) into.exemplars = [...from];
+  else addExemplars(into.exemplars, from);
+}
+
+/** Keeps in each slot of `into` the later of its exemplar and the one `from` has there. */
+function addExemplars(
+  into: Array<Exemplar | undefined>,
+  from: ReadonlyArray<Exemplar | undefined>,
+): void {
+  for (let i = 0; i < from.length; i++) {
+    const candidate = from[i];
+    if (candidate === undefined) continue;
+    const kept = into[i];
+    if (kept === undefined || candidate.timestamp > kept.timestamp) into[i] = candidate;
+  }
+}
+
 function addPoints(into: Merging, metric: Mergeable, worker: string): void {
   const keys = new SeriesKeys();
   for (const point of metric.dataPoints) {
@@ -151,17 +179,23 @@ function addPoints(into: Merging, metric: Mergeable, worker: string): void {
       into.rule === 'worker' ? { ...point.attributes, [WORKER_LABEL]: worker } : point.attributes;
     const key = keys.of(attributes);
     const existing = into.series.get(key);
-    const { value } = point;
+    const { value, exemplars } = point;
+    // A copy of the first process's exemplars, into which the others' are merged.
+    const own = exemplars !== undefined && { exemplars: [...exemplars] };
     if (typeof value === 'object') {
       if (existing === undefined) {
-        into.series.set(key, { attributes, key, value: copyHistogram(value) });
+        into.series.set(key, { attributes, key, value: copyHistogram(value), ...own });
       } else if (typeof existing.value === 'object') {
         addHistogram(existing.value, value);
+        mergeExemplars(existing, exemplars);
       }
       continue;
     }
-    if (existing === undefined) into.series.set(key, { attributes, key, value });
-    else if (typeof existing.value === 'number' && into.rule !== 'once') existing.value += value;
+    if (existing === undefined) into.series.set(key, { attributes, key, value, ...own });
+    else if (typeof existing.value === 'number' && into.rule !== 'once') {
+      existing.value += value;
+      mergeExemplars(existing, exemplars);
+    }
   }
 }
 

@@ -1,12 +1,21 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import { kindOf, type Collected, type CollectedMetric } from '../export/collected.js';
+import {
+  kindOf,
+  type Collected,
+  type CollectedMetric,
+  type Exemplar,
+} from '../export/collected.js';
 import type { InstrumentKind } from '../catalogue.js';
 
 /**
  * One process's collected series in a form that survives the cluster's IPC channel, which
  * carries JSON by default: plain objects, and non-finite numbers as strings (JSON has no NaN or
  * Infinity, and would turn them into null).
+ *
+ * Exemplars came later to format 1, as a field that may be absent: a primary that predates them
+ * reads only the fields it knows, and one that has them reads a worker's snapshot without them as
+ * having none, so the format number stays.
  */
 export interface Snapshot {
   scopes: SnapshotScope[];
@@ -45,6 +54,18 @@ export interface SnapshotHistogram {
 export interface SnapshotPoint {
   attributes: Attributes;
   value: WireNumber | SnapshotHistogram;
+  /**
+   * The point's exemplars where it has any: a histogram's by bucket, a counter's at 0; `null`
+   * for an empty slot (JSON's form of a hole).
+   */
+  exemplars?: Array<SnapshotExemplar | null>;
+}
+
+export interface SnapshotExemplar {
+  traceId: string;
+  spanId: string;
+  value: WireNumber;
+  timestamp: number;
 }
 
 export function toWire(n: number): WireNumber {
@@ -53,6 +74,37 @@ export function toWire(n: number): WireNumber {
 
 export function fromWire(n: WireNumber): number {
   return typeof n === 'number' ? n : Number(n);
+}
+
+function exemplarsToWire(
+  exemplars: ReadonlyArray<Exemplar | undefined> | undefined,
+): Pick<SnapshotPoint, 'exemplars'> {
+  if (exemplars === undefined || !exemplars.some((e) => e !== undefined)) return {};
+  return {
+    exemplars: exemplars.map((e) =>
+      e === undefined
+        ? null
+        : { traceId: e.traceId, spanId: e.spanId, value: toWire(e.value), timestamp: e.timestamp },
+    ),
+  };
+}
+
+function exemplarsFromWire(exemplars: ReadonlyArray<SnapshotExemplar | null> | undefined): {
+  exemplars?: Array<Exemplar | undefined>;
+} {
+  if (!Array.isArray(exemplars)) return {};
+  return {
+    exemplars: exemplars.map((e) =>
+      e === null || typeof e !== 'object'
+        ? undefined
+        : {
+            traceId: e.traceId,
+            spanId: e.spanId,
+            value: fromWire(e.value),
+            timestamp: e.timestamp,
+          },
+    ),
+  };
 }
 
 /** The snapshot of a collection, as a worker sends it to the primary. */
@@ -79,6 +131,7 @@ export function takeSnapshot(collected: Collected): Snapshot {
               sum === undefined
                 ? { count, counts: buckets.counts }
                 : { count, sum: toWire(sum), counts: buckets.counts },
+            ...exemplarsToWire(point.exemplars),
           });
         }
       } else if (
@@ -86,7 +139,11 @@ export function takeSnapshot(collected: Collected): Snapshot {
         metric.dataPointType === DataPointType.GAUGE
       ) {
         for (const point of metric.dataPoints) {
-          shaped.points.push({ attributes: point.attributes, value: toWire(point.value) });
+          shaped.points.push({
+            attributes: point.attributes,
+            value: toWire(point.value),
+            ...exemplarsToWire(point.exemplars),
+          });
         }
       }
       out.metrics.push(shaped);
@@ -104,7 +161,7 @@ function readMetric(metric: SnapshotMetric): CollectedMetric {
     return {
       descriptor,
       dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: metric.points.map(({ attributes, value }) => {
+      dataPoints: metric.points.map(({ attributes, value, exemplars }) => {
         const h = value as SnapshotHistogram;
         return {
           attributes,
@@ -113,13 +170,15 @@ function readMetric(metric: SnapshotMetric): CollectedMetric {
             ...(h.sum !== undefined && { sum: fromWire(h.sum) }),
             buckets: { boundaries, counts: h.counts },
           },
+          ...exemplarsFromWire(exemplars),
         };
       }),
     };
   }
-  const dataPoints = metric.points.map(({ attributes, value }) => ({
+  const dataPoints = metric.points.map(({ attributes, value, exemplars }) => ({
     attributes,
     value: fromWire(value as WireNumber),
+    ...exemplarsFromWire(exemplars),
   }));
   return metric.kind === 'gauge'
     ? { descriptor, dataPointType: DataPointType.GAUGE, dataPoints }

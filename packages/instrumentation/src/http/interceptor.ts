@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Reporter } from '../report.js';
 import type { RecordRequest } from './recorders.js';
 import { pathnameOf } from '../request-target.js';
@@ -13,6 +14,11 @@ export interface RequestInterceptorDeps {
   report: Reporter;
   /** False after shutdown: the interceptor then only passes requests on. */
   isActive: () => boolean;
+  /**
+   * Where exemplars are kept: the sampled span active now, if any, looked for when the request
+   * starts and, if there was none then, when it ends.
+   */
+  sampledSpan?: () => SpanContext | undefined;
 }
 
 // Responses of a metrics handler the app mounted as a route (`app.get('/metrics', handle.handler)`):
@@ -42,10 +48,15 @@ function isExcluded(path: string, excludePaths: ReadonlyArray<string | RegExp>):
 export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function createRequestInterceptor(deps: RequestInterceptorDeps): RequestInterceptor {
-  const { record, excludePaths, metrics, report, isActive } = deps;
+  const { record, excludePaths, metrics, report, isActive, sampledSpan } = deps;
 
   function track(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
+    // The sampled span the request runs in: instrumentation-http's server span is active here,
+    // inside the app's `handle`. Where there is none, it is looked for again when the request
+    // ends: an app that answers inside a span of its own (`startActiveSpan` around `res.json()`)
+    // has it active at 'close', where AsyncLocalStorage carries the context of the write.
+    let span = sampledSpan?.();
     // Whether the client got the whole response. 'prefinish' comes when the app has ended it and
     // all of it has gone to the socket: if the socket holds none of it then, the kernel has it
     // all, and the client gets it even when the connection is destroyed before 'finish' (a
@@ -67,7 +78,8 @@ export function createRequestInterceptor(deps: RequestInterceptorDeps): RequestI
     res.on('close', () => {
       if (scrapesSeen && scrapes.has(res)) return;
       try {
-        record(req, res, (performance.now() - start) / 1000, complete);
+        if (span === undefined && sampledSpan !== undefined) span = sampledSpan();
+        record(req, res, (performance.now() - start) / 1000, complete, span);
       } catch (err) {
         report.error('record', 'could not record a request', err);
       }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes, Meter } from '@opentelemetry/api';
-import { CATALOGUE } from '../catalogue.js';
+import type { Attributes, Meter, SpanContext } from '@opentelemetry/api';
+import { CATALOGUE, type SeriesDef } from '../catalogue.js';
 import type { ExpressRequestFields } from '../express-internals.js';
+import type { ExemplarStore } from '../exemplars/store.js';
 import { createCounter, createHistogram } from '../instruments.js';
 import { LABELS, SEMCONV_ATTRIBUTES, UNMATCHED_ENDPOINT } from '../labels.js';
 import type { ResolvedOptions } from '../options/resolve.js';
@@ -11,28 +12,39 @@ import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from 
 
 /**
  * Records one request that has ended and took `seconds`; `complete` is false when the client went
- * away before it had the whole response. The naming is chosen once, when the recorder is made, so
- * the request path never asks for it.
+ * away before it had the whole response; `span` is the sampled span it ran in, if any (looked for
+ * only where exemplars are kept). The naming is chosen once, when the recorder is made, so the
+ * request path never asks for it.
  */
 export type RecordRequest = (
   req: IncomingMessage,
   res: ServerResponse,
   seconds: number,
   complete: boolean,
+  span: SpanContext | undefined,
 ) => void;
 
 export interface RecorderDeps {
   meter: Meter;
-  options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets'>;
+  options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets'> & {
+    extraLabels?: ResolvedOptions['extraLabels'];
+  };
   /** The route template, or {@link UNMATCHED_ENDPOINT}. */
   resolveEndpoint: RouteResolver;
   /** The user's labels, when configured. */
   extraLabels?: ExtraLabels;
+  /** Where the exemplars of requests in sampled spans are kept, when they are. */
+  exemplars?: ExemplarStore;
 }
 
 /** Creates the request instruments of the naming in `deps.options` and the function that records. */
 export function createRequestRecorder(deps: RecorderDeps): RecordRequest {
   return deps.options.naming === 'semconv' ? semconvRecorder(deps) : prometheusRecorder(deps);
+}
+
+/** The label names of a request series, as the exemplar store keys it: its own, then the user's. */
+function labelNamesOf(series: SeriesDef, options: RecorderDeps['options']): string[] {
+  return [...series.attributes, ...(options.extraLabels?.names ?? [])];
 }
 
 /** flask_prometheus_metrics' histogram and counter, by `method`, `endpoint` and `http_status`. */
@@ -41,32 +53,45 @@ function prometheusRecorder({
   options,
   resolveEndpoint,
   extraLabels,
+  exemplars,
 }: RecorderDeps): RecordRequest {
-  const { app } = CATALOGUE;
+  const { requestLatency, requestCount } = CATALOGUE.app;
   const latency = createHistogram(
     meter,
-    app.requestLatency.prometheus,
+    requestLatency.prometheus,
     'prometheus',
     options.latencyBuckets,
   );
-  const count = createCounter(meter, app.requestCount.prometheus);
-  return (req, res, seconds, complete) => {
+  const count = createCounter(meter, requestCount.prometheus);
+  const latencyExemplars = exemplars?.histogram(
+    requestLatency.prometheus.name,
+    labelNamesOf(requestLatency.prometheus, options),
+    options.latencyBuckets,
+  );
+  const countExemplars = exemplars?.counter(
+    requestCount.prometheus.name,
+    labelNamesOf(requestCount.prometheus, options),
+  );
+  return (req, res, seconds, complete, span) => {
     const method = methodLabel(req.method);
     const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
     const status = statusLabel(res.statusCode, !complete);
-    const timed = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
-    const counted = {
+    let timed: Attributes = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
+    let counted: Attributes = {
       [LABELS.method]: method,
       [LABELS.endpoint]: endpoint,
       [LABELS.httpStatus]: status,
     };
-    if (extraLabels === undefined) {
-      latency.record(seconds, timed);
-      count.add(1, counted);
-    } else {
+    if (extraLabels !== undefined) {
       const extra = extraLabels(req, res);
-      latency.record(seconds, { ...extra, ...timed });
-      count.add(1, { ...extra, ...counted });
+      timed = { ...extra, ...timed };
+      counted = { ...extra, ...counted };
+    }
+    latency.record(seconds, timed);
+    count.add(1, counted);
+    if (span !== undefined) {
+      latencyExemplars?.offer(timed, seconds, span);
+      countExemplars?.offer(counted, 1, span);
     }
   };
 }
@@ -91,15 +116,17 @@ function semconvRecorder({
   options,
   resolveEndpoint,
   extraLabels,
+  exemplars,
 }: RecorderDeps): RecordRequest {
-  const duration = createHistogram(
-    meter,
-    CATALOGUE.app.requestLatency.semconv,
-    'semconv',
+  const series = CATALOGUE.app.requestLatency.semconv;
+  const duration = createHistogram(meter, series, 'semconv', options.latencyBuckets);
+  const durationExemplars = exemplars?.histogram(
+    series.name,
+    labelNamesOf(series, options),
     options.latencyBuckets,
   );
-  return (req, res, seconds, complete) => {
-    const attributes: Attributes = {
+  return (req, res, seconds, complete, span) => {
+    let attributes: Attributes = {
       [METHOD]: methodLabel(req.method),
       [SCHEME]: urlScheme(req),
     };
@@ -110,9 +137,8 @@ function semconvRecorder({
     if (res.headersSent) attributes[STATUS] = res.statusCode;
     const error = errorType(res.statusCode, !complete);
     if (error !== undefined) attributes[ERROR] = error;
-    duration.record(
-      seconds,
-      extraLabels === undefined ? attributes : { ...extraLabels(req, res), ...attributes },
-    );
+    if (extraLabels !== undefined) attributes = { ...extraLabels(req, res), ...attributes };
+    duration.record(seconds, attributes);
+    if (span !== undefined) durationExemplars?.offer(attributes, seconds, span);
   };
 }

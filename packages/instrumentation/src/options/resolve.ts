@@ -125,6 +125,7 @@ const OPTIONS = {
   extraLabels: (v: unknown, r: { naming: Naming }) => extraLabels(v, r.naming),
   cardinalityLimit: (v: unknown) =>
     integer('cardinalityLimit', v ?? DEFAULT_CARDINALITY_LIMIT, SERIES_LIMIT),
+  exemplars: (v: unknown) => boolean('exemplars', v ?? true),
   endpoint: resolveEndpoint,
   serviceName: (v: unknown) => (v === undefined ? undefined : serviceName(v)),
   targetInfo: (v: unknown) => boolean('targetInfo', v ?? false),
@@ -149,6 +150,7 @@ export const OPTION_KEYS = Object.keys(OPTIONS) as Array<keyof RegisterMetricsOp
 /** Options that only shape the Prometheus exposition. */
 const PROMETHEUS_ONLY = [
   'endpoint',
+  'exemplars',
   'targetInfo',
   'scopeInfo',
   'cluster',

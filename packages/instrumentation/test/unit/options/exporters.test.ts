@@ -154,6 +154,10 @@ describe('exporter selection', () => {
       "option `targetInfo` shapes the Prometheus exposition, but `exporters` leaves 'prometheus' out",
     ],
     [
+      { exporters: 'otlp', exemplars: true },
+      "option `exemplars` shapes the Prometheus exposition, but `exporters` leaves 'prometheus' out",
+    ],
+    [
       { meterProvider: provider, scopeInfo: false },
       'option `scopeInfo` shapes the Prometheus exposition, but with `meterProvider` the package serves no exposition',
     ],

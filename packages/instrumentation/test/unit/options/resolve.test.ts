@@ -25,6 +25,7 @@ describe('options', () => {
       excludePaths: [],
       extraLabels: undefined,
       cardinalityLimit: 2000,
+      exemplars: true,
       endpoint: {
         mode: 'port',
         // From the variables, read when a server listens (above).
@@ -94,6 +95,7 @@ describe('options', () => {
       /`endpoint.path` must be a path starting with '\/', got "metrics"/,
     ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
+    ['exemplars', { exemplars: 1 }, /`exemplars` must be a boolean, got 1/],
     ['endpoint.timeout zero', { endpoint: { timeout: 0 } }, /`endpoint.timeout` must be .*got 0/],
     [
       'endpoint.timeout in seconds',
