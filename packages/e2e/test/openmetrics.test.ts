@@ -21,8 +21,19 @@ const PROMETHEUS_2_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const OPENMETRICS =
   'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores';
-const JOBS = { prometheus: 'om-prometheus', semconv: 'om-semconv' } as const;
+const JOBS = {
+  prometheus: 'om-prometheus',
+  semconv: 'om-semconv',
+  utf8: 'om-semconv-utf8',
+} as const;
 type Naming = keyof typeof JOBS;
+/** The fixture's environment for each target. */
+const SETTINGS: Record<Naming, Record<string, string>> = {
+  prometheus: { NAMING: 'prometheus' },
+  semconv: { NAMING: 'semconv' },
+  // Dotted names, which Prometheus 2 (no UTF-8, no `escaping` asked) must get escaped.
+  utf8: { NAMING: 'semconv', TRANSLATION_STRATEGY: 'NoUTF8EscapingWithSuffixes' },
+};
 
 interface Target {
   started: Started;
@@ -34,7 +45,7 @@ interface Target {
 }
 
 async function startTarget(naming: Naming): Promise<Target> {
-  const started = start(process.execPath, [TARGET], { NAMING: naming });
+  const started = start(process.execPath, [TARGET], SETTINGS[naming]);
   const url = (): string | undefined => /^metrics on (\S+)$/m.exec(started.output())?.[1];
   if (!(await waitFor(async () => url() !== undefined, 15000, 50))) {
     await started.stop();
@@ -57,16 +68,18 @@ let prometheus: Prometheus;
 beforeAll(async () => {
   targets.prometheus = await startTarget('prometheus');
   targets.semconv = await startTarget('semconv');
+  targets.utf8 = await startTarget('utf8');
   prometheus = await startPrometheus({
     jobs: {
       [JOBS.prometheus]: [targets.prometheus.address],
       [JOBS.semconv]: [targets.semconv.address],
+      [JOBS.utf8]: [targets.utf8.address],
     },
     flags: ['--enable-feature=exemplar-storage'],
   });
   const up = await waitFor(async () => {
     const series = await prometheus.query(`up{job=~"om-.*"} == 1`);
-    return series.length === 2;
+    return series.length === 3;
   }, 30000);
   if (!up) {
     throw new Error(
@@ -79,6 +92,7 @@ afterAll(async () => {
   await prometheus?.stop();
   await targets.prometheus?.started.stop();
   await targets.semconv?.started.stop();
+  await targets.utf8?.started.stop();
 });
 
 describe('Prometheus 2.42 scraping the endpoint', () => {
@@ -131,6 +145,29 @@ describe('Prometheus 2.42 scraping the endpoint', () => {
     );
     expect(semconv?.seriesLabels).toMatchObject({ http_route: '/users/:id', le: '0.5' });
     expect(semconv?.exemplars[0]?.labels.trace_id).toBe(TRACE_ID.bucket);
+  });
+
+  it('stores the dotted names of NoUTF8EscapingWithSuffixes under the default names', async () => {
+    const series = async (job: string) =>
+      (await prometheus.query(`{__name__=~"http_server_request_duration_seconds.*",job="${job}"}`))
+        .map(({ metric: { job: _job, instance: _instance, ...labels }, value }) => ({
+          labels,
+          value: value[1],
+        }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    const utf8 = await series(JOBS.utf8);
+    expect(utf8.length).toBeGreaterThan(3);
+    expect(utf8).toEqual(await series(JOBS.semconv));
+    expect(utf8).toContainEqual({
+      labels: {
+        __name__: 'http_server_request_duration_seconds_count',
+        http_request_method: 'GET',
+        http_response_status_code: '200',
+        http_route: '/users/:id',
+        otel_scope_name: 'express-otel-metrics',
+      },
+      value: '1',
+    });
   });
 
   it('stores the units and types of OpenMetrics, and the canonical le', async () => {

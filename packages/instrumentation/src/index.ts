@@ -21,6 +21,7 @@ export type {
   ExporterName,
   PrometheusReaderOptions,
   RegisterMetricsOptions,
+  TranslationStrategy,
 } from './options/types.js';
 export {
   CLUSTER_GAUGE_MERGE,

@@ -174,3 +174,18 @@ export function contentTypeOf(negotiated: Negotiated): string {
   }
   return escaping === undefined ? TEXT_CONTENT_TYPE : `${TEXT_CONTENT_TYPE}; escaping=${escaping}`;
 }
+
+/**
+ * What an answer is written in, when names may lie outside the legacy character set
+ * (`translationStrategy: 'NoUTF8EscapingWithSuffixes'`): as negotiated, except that the 0.0.4
+ * format, which predates UTF-8 names, writes them escaped with `underscores` even where the
+ * scraper allowed UTF-8 (Prometheus 3.0 to 3.3 ask `text/plain;version=0.0.4;escaping=allow-utf-8`),
+ * and says so in its Content-Type. Prometheus' negotiation specification reserves escaping to
+ * formats from version 1.0.0 ("Content-Type Response"); `underscores` is the one any scraper
+ * reads.
+ */
+export function withUtf8Names(negotiated: Negotiated): Negotiated {
+  return negotiated.format === 'text' && negotiated.escaping === 'allow-utf-8'
+    ? { format: 'text', escaping: 'underscores' }
+    : negotiated;
+}

@@ -6,11 +6,15 @@ import { CATALOGUE, type Naming } from '../catalogue.js';
 import { createCounter } from '../instruments.js';
 import { ENDPOINT_LABELS, SCRAPE_LIMITS, type ScrapeLimit } from '../labels.js';
 import type { Reporter } from '../report.js';
+import type { TranslationStrategy } from '../options/types.js';
 import {
   contentTypeOf,
   negotiateFormat,
   TEXT_CONTENT_TYPE,
+  withUtf8Names,
+  type EscapingScheme,
   type ExpositionFormat,
+  type Negotiated,
 } from './accept.js';
 import { acceptsGzip } from './accept-encoding.js';
 import type { Collected } from './collected.js';
@@ -73,8 +77,11 @@ export interface MetricSource {
 export interface Exposition {
   /** The collected data the exposition is written from. */
   collect(): Promise<Collected>;
-  /** The current exposition text, in the 0.0.4 text format unless `format` says otherwise. */
-  text(format?: ExpositionFormat): Promise<string>;
+  /**
+   * The current exposition text, in the 0.0.4 text format unless `format` says otherwise, with
+   * names outside the legacy character set (translationStrategy) escaped by `escaping`.
+   */
+  text(format?: ExpositionFormat, escaping?: EscapingScheme): Promise<string>;
   /**
    * Answers a scrape with the current exposition, in the format its `Accept` header prefers
    * (accept.ts), gzipped when the scraper accepts it.
@@ -95,18 +102,20 @@ interface Answer {
 
 /**
  * One collection and its answers, one per format, each written when a scrape first asks for it.
- * Answers are keyed by format alone, not by the escaping the scraper negotiated: every name the
- * package writes (metricName and labelName in text-format.ts, prometheusName) is already valid
- * under the legacy rules, and Prometheus' escaping leaves such names as they are under every
- * scheme (prometheus/common model/metric.go: `EscapeMetricFamily` escapes only names that fail
- * `IsValidLegacyMetricName`); OpenTelemetry's specification asks the same of its default
- * translation (metrics/sdk_exporters/prometheus.md, "Interaction with Translation Strategy":
- * under `UnderscoreEscapingWithSuffixes`, `foo.bar` in `By` is `foo_bar_bytes_total` with
- * `escaping=allow-utf-8` too). So the bytes do not depend on it; only the Content-Type does.
+ * Under the default translation strategy answers are keyed by format alone, not by the escaping
+ * the scraper negotiated: every name the package writes then (metricName and labelName in
+ * text-format.ts, prometheusName) is already valid under the legacy rules, and Prometheus'
+ * escaping leaves such names as they are under every scheme (prometheus/common model/metric.go:
+ * `EscapeMetricFamily` escapes only names that fail `IsValidLegacyMetricName`); OpenTelemetry's
+ * specification asks the same of its default translation (metrics/sdk_exporters/prometheus.md,
+ * "Interaction with Translation Strategy": under `UnderscoreEscapingWithSuffixes`, `foo.bar` in
+ * `By` is `foo_bar_bytes_total` with `escaping=allow-utf-8` too). So the bytes do not depend on
+ * it; only the Content-Type does. Under `NoUTF8EscapingWithSuffixes` they do, and the key is the
+ * format and the scheme.
  */
 interface Round {
   readonly collected: Promise<Collected>;
-  readonly answers: Map<ExpositionFormat, Promise<Answer>>;
+  readonly answers: Map<string, Promise<Answer>>;
 }
 
 /**
@@ -182,6 +191,8 @@ export function createExposition(
     scopeInfo: boolean;
     /** See WriterOptions.naming. */
     naming: Naming;
+    /** See WriterOptions.translationStrategy. */
+    translationStrategy?: TranslationStrategy;
     cardinalityLimit: number;
     endpoint: { timeout: number } & ScrapeLimits;
     /** See WriterOptions.constantLabels. */
@@ -194,6 +205,7 @@ export function createExposition(
     targetInfo: options.targetInfo,
     scopeInfo: options.scopeInfo,
     naming: options.naming,
+    translationStrategy: options.translationStrategy,
     constantLabels: options.constantLabels ?? '',
     warn: (key: string, message: string) => report.warn(`exposition:${key}`, message),
   };
@@ -222,11 +234,23 @@ export function createExposition(
     return resourceMetrics;
   }
 
-  async function makeAnswer(collected: Collected, format: ExpositionFormat): Promise<Answer> {
+  const utf8Names = options.translationStrategy === 'NoUTF8EscapingWithSuffixes';
+
+  /** What an answer to `negotiated` is written in, and is said to be in its Content-Type. */
+  function writtenAs(negotiated: Negotiated): Negotiated {
+    return utf8Names ? withUtf8Names(negotiated) : negotiated;
+  }
+
+  function keyOf({ format, escaping }: Negotiated): string {
+    return utf8Names ? `${format};${escaping ?? 'underscores'}` : format;
+  }
+
+  async function makeAnswer(collected: Collected, negotiated: Negotiated): Promise<Answer> {
+    const { format, escaping } = negotiated;
     // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
     const body = await writeExpositionInSlices(
       collected,
-      { ...writerOptions, format },
+      { ...writerOptions, format, escaping },
       WRITE_SLICE_MS,
     );
     let gzipped: Promise<Buffer | undefined> | undefined;
@@ -240,14 +264,15 @@ export function createExposition(
     };
   }
 
-  /** The round's answer in `format`, written from its collection when first asked for. */
-  function answerOf(round: Round, format: ExpositionFormat): Promise<Answer> {
-    let made = round.answers.get(format);
+  /** The round's answer in `negotiated`, written from its collection when first asked for. */
+  function answerOf(round: Round, negotiated: Negotiated): Promise<Answer> {
+    const key = keyOf(negotiated);
+    let made = round.answers.get(key);
     if (made === undefined) {
-      made = round.collected.then((collected) => makeAnswer(collected, format));
-      round.answers.set(format, made);
+      made = round.collected.then((collected) => makeAnswer(collected, negotiated));
+      round.answers.set(key, made);
       // A failed write is not kept for the scrapes after it.
-      made.catch(() => round.answers.delete(format));
+      made.catch(() => round.answers.delete(key));
     }
     return made;
   }
@@ -260,18 +285,18 @@ export function createExposition(
   let recent: { round: Round; until: number } | undefined;
 
   /**
-   * The answer in `format` of the round being made, or of a recent one when `reuse` allows, or
-   * of a new one: never two collections at once, whatever the formats asked for.
+   * The answer in `negotiated` of the round being made, or of a recent one when `reuse` allows,
+   * or of a new one: never two collections at once, whatever the formats asked for.
    */
-  function answer(format: ExpositionFormat, reuse: boolean): Promise<Answer> {
-    if (making !== undefined) return answerOf(making, format);
+  function answer(negotiated: Negotiated, reuse: boolean): Promise<Answer> {
+    if (making !== undefined) return answerOf(making, negotiated);
     if (reuse && recent !== undefined && performance.now() < recent.until) {
-      return answerOf(recent.round, format);
+      return answerOf(recent.round, negotiated);
     }
     const started = performance.now();
     const round: Round = { collected: collect(), answers: new Map() };
     making = round;
-    const current = answerOf(round, format);
+    const current = answerOf(round, negotiated);
     current.then(
       () => {
         if (making === round) making = undefined;
@@ -291,13 +316,16 @@ export function createExposition(
   }
 
   // In-process reads (tests, the handle's scrape()) see what was recorded before them.
-  async function text(format: ExpositionFormat = 'text'): Promise<string> {
-    return (await answer(format, false)).body.toString('utf8');
+  async function text(
+    format: ExpositionFormat = 'text',
+    escaping?: EscapingScheme,
+  ): Promise<string> {
+    return (await answer(writtenAs({ format, escaping }), false)).body.toString('utf8');
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const negotiated = negotiateFormat(req.headers.accept);
-    const shared = await answer(negotiated.format, true);
+    const negotiated = writtenAs(negotiateFormat(req.headers.accept));
+    const shared = await answer(negotiated, true);
     const gzipped = acceptsGzip(req.headers['accept-encoding'])
       ? await shared.gzipped()
       : undefined;

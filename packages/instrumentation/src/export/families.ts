@@ -1,6 +1,8 @@
 import type { InstrumentKind, Naming } from '../catalogue.js';
+import type { TranslationStrategy } from '../options/types.js';
 import { kindOf, type Collected, type CollectedMetric, type CollectedScope } from './collected.js';
-import { prometheusName, prometheusType } from './prometheus-name.js';
+import { escapeName } from './escaping.js';
+import { prometheusName, prometheusType, utf8PrometheusName } from './prometheus-name.js';
 import { metricName } from './text-format.js';
 
 /** The family of the resource's attributes, written first when asked for. */
@@ -29,15 +31,24 @@ function typeOfKind(kind: InstrumentKind | undefined): string {
  * Prometheus exporter writes it (dots to underscores, a counter gains `_total`), so that the text
  * is the stock serializer's; in the semantic conventions', as Prometheus' OTLP receiver names it
  * (`prometheus-name.ts`: unit and type suffixes), so that a dashboard reads one name whether the
- * app is scraped or pushes OTLP. Undefined when no usable name is left.
+ * app is scraped or pushes OTLP, under the receiver's translation strategy `strategy`.
+ * Undefined when no usable name is left.
  */
 function familyOf(
   metric: CollectedMetric,
   naming: Naming,
+  strategy: TranslationStrategy,
 ): { name: string; type: string } | undefined {
   const kind = kindOf(metric);
   if (naming === 'semconv') {
     const { name: otelName, unit } = metric.descriptor;
+    if (strategy === 'NoUTF8EscapingWithSuffixes') {
+      const name = utf8PrometheusName(otelName, unit, kind);
+      // Typed by the legacy name a 0.0.4 scraper gets (`….count` is `…_count` there).
+      return name === undefined
+        ? undefined
+        : { name, type: prometheusType(escapeName(name, 'underscores'), kind) };
+    }
     const name = prometheusName(otelName, unit, kind);
     return name === undefined ? undefined : { name, type: prometheusType(name, kind) };
   }
@@ -58,6 +69,7 @@ export function collectFamilies(
   resourceMetrics: Collected,
   targetInfo: boolean,
   naming: Naming,
+  strategy: TranslationStrategy,
   warn: (key: string, message: string) => void,
 ): Family[] {
   const families = new Map<string, Family>();
@@ -74,7 +86,7 @@ export function collectFamilies(
   for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
     for (const metric of metrics) {
       const { descriptor } = metric;
-      const named = familyOf(metric, naming);
+      const named = familyOf(metric, naming, strategy);
       if (named === undefined) {
         warn(
           `name:${descriptor.name}`,

@@ -6,6 +6,7 @@
  */
 
 import { kindOf, type Exemplar } from './collected.js';
+import { metadataName } from './escaping.js';
 import type { Family } from './families.js';
 import { prometheusUnit } from './prometheus-name.js';
 import { labelValue, sampleValue } from './text-format.js';
@@ -92,7 +93,7 @@ export function openMetricsFamily(family: Family, resource: boolean): OpenMetric
  * all (the 0.0.4 writer writes `description missing`, as the stock serializer does).
  */
 export function openMetricsMetadata(family: OpenMetricsFamily, help: string): string {
-  const { name } = family;
+  const name = metadataName(family.name);
   let out = `# TYPE ${name} ${family.type}\n`;
   if (family.unit !== '') out += `# UNIT ${name} ${family.unit}\n`;
   if (help !== '') out += `# HELP ${name} ${labelValue(help)}\n`;

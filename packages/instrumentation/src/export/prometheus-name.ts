@@ -196,6 +196,45 @@ export function prometheusName(
   return first >= 0x30 && first <= 0x39 ? `_${joined}` : joined;
 }
 
+/** `name` without a trailing `suffix` and the one character before it, if it is longer than both. */
+function trimSuffixAndDelimiter(name: string, suffix: string): string {
+  return name.endsWith(suffix) && name.length > suffix.length + 1
+    ? name.slice(0, -(suffix.length + 1))
+    : name;
+}
+
+/**
+ * The name Prometheus' OTLP receiver gives a metric under its translation strategy
+ * `NoUTF8EscapingWithSuffixes`: the OpenTelemetry name kept whole, dots and all, with the unit and
+ * type suffixes of {@link prometheusName} appended after an underscore
+ * (`http.server.request.duration` in `s` -> `http.server.request.duration_seconds`,
+ * `process.cpu.time` counter -> `process.cpu.time_seconds_total`). The rules are otlptranslator's
+ * metric_namer.go `buildMetricName`, which differ from rule 2 to 4 above: the name is not cut into
+ * words, so a unit is left out only when the name already ends in it, and a suffix of the name
+ * equal to `total`, `ratio` or the per unit, after any one character, is taken off before the
+ * suffix is appended, so that it is not written twice. The units are mapped but not cleaned.
+ * Undefined for an empty name.
+ */
+export function utf8PrometheusName(
+  name: string,
+  unit: string,
+  kind: InstrumentKind | undefined,
+): string | undefined {
+  if (name === '') return undefined;
+  let base = name;
+  const ratio = unit === '1' && kind === 'gauge';
+  if (ratio) base = trimSuffixAndDelimiter(base, 'ratio');
+  const total = kind === 'counter';
+  if (total) base = trimSuffixAndDelimiter(base, 'total');
+  const [main, per] = unitSuffixes(unit);
+  if (per !== '') base = trimSuffixAndDelimiter(base, per);
+  if (main !== '' && !base.endsWith(main)) base += `_${main}`;
+  if (per !== '') base += `_${per}`;
+  if (total) base += '_total';
+  if (ratio) base += '_ratio';
+  return base;
+}
+
 /** The `# TYPE` of a family in the text format. */
 export type TextType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 

@@ -2,7 +2,8 @@ import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Naming } from '../catalogue.js';
-import type { ExpositionFormat } from './accept.js';
+import type { TranslationStrategy } from '../options/types.js';
+import type { EscapingScheme, ExpositionFormat } from './accept.js';
 import type {
   Collected,
   CollectedMetric,
@@ -11,6 +12,13 @@ import type {
   HistogramValue,
   Point,
 } from './collected.js';
+import {
+  escapeName,
+  isLegacyLabelName,
+  isLegacyMetricName,
+  metadataName,
+  quoteName,
+} from './escaping.js';
 import { collectFamilies, TARGET_INFO, type Family } from './families.js';
 import {
   canonicalBound,
@@ -35,6 +43,18 @@ export interface WriterOptions {
    * @default 'prometheus'
    */
   naming?: Naming;
+  /**
+   * With `naming: 'semconv'`, whether names keep their dots (`'NoUTF8EscapingWithSuffixes'`).
+   * @default 'UnderscoreEscapingWithSuffixes'
+   */
+  translationStrategy?: TranslationStrategy;
+  /**
+   * How names outside the legacy character set are written (escaping.ts): quoted, with
+   * `'allow-utf-8'`, in OpenMetrics only (the 0.0.4 format predates such names, so it gets
+   * `'underscores'` then), or escaped by the scheme.
+   * @default 'underscores'
+   */
+  escaping?: EscapingScheme;
   /**
    * Labels written on every sample, after the point's own (`worker="1"` with option
    * `workerIndex`), as `name="value"` pairs joined by commas, already escaped.
@@ -71,7 +91,33 @@ const POINTS_PER_CHECK = 64;
 type Work = Generator<void, void, void>;
 
 /** Label prefixes (`name="`) by attribute key, built once per exposition. */
-type LabelPrefixes = Map<string, string>;
+interface LabelPrefixes {
+  readonly cache: Map<string, string>;
+  /** The label name of an attribute key, as this exposition writes it. */
+  readonly nameOf: (key: string) => string;
+}
+
+/**
+ * A sample's name, and how its labels attach to it: `name{…} ` or, for a name only the UTF-8
+ * syntax can carry, `{"name",…} ` (escaping.ts).
+ */
+interface SampleName {
+  /** The sample with no labels, up to its value: `name ` or `{"name"} `. */
+  readonly bare: string;
+  /** The sample up to its first label: `name{` or `{"name",`. */
+  readonly open: string;
+}
+
+function sampleName(name: string): SampleName {
+  if (isLegacyMetricName(name)) return { bare: `${name} `, open: `${name}{` };
+  const quoted = quoteName(name);
+  return { bare: `{${quoted}} `, open: `{${quoted},` };
+}
+
+/** `name` and its labels, up to the value. */
+function series(name: SampleName, labels: string): string {
+  return labels === '' ? name.bare : `${name.open}${labels}} `;
+}
 
 /** The `le="…"} ` pieces of one bucket layout, kept while the next point shares the layout. */
 interface BucketLabels {
@@ -88,7 +134,7 @@ type BoundText = (bound: number | undefined) => string;
  * it as a comment, and the stock serializer writes it, so it stays.
  */
 function metadata(family: Family): string {
-  const { name } = family;
+  const name = metadataName(family.name);
   const help = `# HELP ${name} ${escapeHelp(family.help === '' ? 'description missing' : family.help)}\n`;
   const unit = family.unit === '' ? '' : `# UNIT ${name} ${escapeHelp(family.unit)}\n`;
   return `${help}${unit}# TYPE ${name} ${family.type}\n`;
@@ -98,10 +144,10 @@ function metadata(family: Family): string {
 function attributeLabels(attributes: Attributes, prefixes: LabelPrefixes): string {
   let out = '';
   for (const key of Object.keys(attributes)) {
-    let prefix = prefixes.get(key);
+    let prefix = prefixes.cache.get(key);
     if (prefix === undefined) {
-      prefix = `${labelName(key)}="`;
-      prefixes.set(key, prefix);
+      prefix = `${prefixes.nameOf(key)}="`;
+      prefixes.cache.set(key, prefix);
     }
     const value = labelValue(attributes[key]);
     out += out === '' ? `${prefix}${value}"` : `,${prefix}${value}"`;
@@ -164,19 +210,17 @@ function* writeNumbers(
   prefixes: LabelPrefixes,
   exemplars: Warn | undefined,
 ): Work {
+  const sample = sampleName(name);
   let written = 0;
   for (const point of points) {
     if (++written % POINTS_PER_CHECK === 0) yield;
     const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
-    const sample =
-      labels === ''
-        ? `${name} ${sampleValue(point.value)}`
-        : `${name}{${labels}} ${sampleValue(point.value)}`;
+    const line = `${series(sample, labels)}${sampleValue(point.value)}`;
     const exemplar = point.exemplars?.[0];
     sink.add(
       exemplars === undefined || exemplar === undefined
-        ? `${sample}\n`
-        : `${sample}${exemplarOf(exemplar, name, undefined, exemplars)}\n`,
+        ? `${line}\n`
+        : `${line}${exemplarOf(exemplar, name, undefined, exemplars)}\n`,
     );
   }
 }
@@ -210,20 +254,19 @@ function* writeHistograms(
   extra: string,
   prefixes: LabelPrefixes,
 ): Work {
-  const count = `${name}_count`;
-  const sum = `${name}_sum`;
-  const bucket = `${name}_bucket{`;
+  const count = sampleName(`${name}_count`);
+  const sum = sampleName(`${name}_sum`);
+  const bucket = sampleName(`${name}_bucket`).open;
   let les: BucketLabels | undefined;
   let written = 0;
   for (const point of points) {
     if (++written % POINTS_PER_CHECK === 0) yield;
     const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
-    const braced = labels === '' ? ' ' : `{${labels}} `;
     const histogram = point.value;
-    sink.add(`${count}${braced}${sampleValue(histogram.count)}\n`);
+    sink.add(`${series(count, labels)}${sampleValue(histogram.count)}\n`);
     // Histograms of instruments that may go down have no sum.
     if (histogram.sum !== undefined && histogram.sum !== null) {
-      sink.add(`${sum}${braced}${sampleValue(histogram.sum)}\n`);
+      sink.add(`${series(sum, labels)}${sampleValue(histogram.sum)}\n`);
     }
     les = bucketLabels(histogram, les, bucketBound);
     const open = labels === '' ? bucket : `${bucket}${labels},`;
@@ -259,9 +302,9 @@ function* writeOpenMetricsHistograms(
   prefixes: LabelPrefixes,
   warn: Warn,
 ): Work {
-  const count = `${name}_count`;
-  const sum = `${name}_sum`;
-  const bucket = `${name}_bucket{`;
+  const count = sampleName(`${name}_count`);
+  const sum = sampleName(`${name}_sum`);
+  const bucket = sampleName(`${name}_bucket`).open;
   let les: BucketLabels | undefined;
   let written = 0;
   for (const point of points) {
@@ -284,9 +327,8 @@ function* writeOpenMetricsHistograms(
       );
     }
     if (histogram.sum !== undefined && histogram.sum !== null) {
-      const braced = labels === '' ? ' ' : `{${labels}} `;
-      sink.add(`${count}${braced}${sampleValue(histogram.count)}\n`);
-      sink.add(`${sum}${braced}${sampleValue(histogram.sum)}\n`);
+      sink.add(`${series(count, labels)}${sampleValue(histogram.count)}\n`);
+      sink.add(`${series(sum, labels)}${sampleValue(histogram.sum)}\n`);
     }
   }
 }
@@ -326,27 +368,64 @@ function targetInfo(resourceMetrics: Collected, prefixes: LabelPrefixes): string
 }
 
 /**
- * The metadata of a family in OpenMetrics, or undefined when it cannot be written there: a name
- * another family has taken already, which the 0.0.4 format allows (a gauge `x` and a counter
- * `x_total`) but OpenMetrics, where both families are named `x`, does not (section "MetricFamily":
- * names MUST be unique). The first keeps it.
+ * The metadata of a family, or undefined when it cannot be written: a name another family has
+ * taken already. In OpenMetrics that happens to a gauge `x` beside a counter `x_total`, which the
+ * 0.0.4 format allows but OpenMetrics, where both families are named `x`, does not (section
+ * "MetricFamily": names MUST be unique); in either format, to two names that one escaping makes
+ * the same (`a.b` and `a_b` under `underscores`). The first keeps it.
  */
-function openMetricsHead(
+function familyHead(
   family: Family,
   resource: boolean,
+  openMetrics: boolean,
   taken: Set<string>,
   warn: Warn,
 ): string | undefined {
-  const described = openMetricsFamily(family, resource);
-  if (taken.has(described.name)) {
+  const described = openMetrics ? openMetricsFamily(family, resource) : undefined;
+  const name = described?.name ?? family.name;
+  if (taken.has(name)) {
     warn(
-      `openmetrics-name:${family.name}`,
-      `metric "${family.name}" has the OpenMetrics family name "${described.name}" of another; left out of OpenMetrics`,
+      `family-name:${family.name}`,
+      `metric "${family.name}" has the family name "${name}" of another; left out`,
     );
     return undefined;
   }
-  taken.add(described.name);
-  return openMetricsMetadata(described, family.help);
+  taken.add(name);
+  return described === undefined ? metadata(family) : openMetricsMetadata(described, family.help);
+}
+
+/**
+ * How this exposition writes names outside the legacy character set, which only
+ * `translationStrategy: 'NoUTF8EscapingWithSuffixes'` gives (escaping.ts): the family's name
+ * escaped as the scraper asked, so that its samples' suffixes follow the escaped name as in
+ * client_golang (`_bucket` after `http_dot_server…__seconds`), or kept for the UTF-8 syntax; and
+ * label names likewise. The default strategy's names are legacy, and its label names the stock
+ * exporter's sanitising (`labelName`), as they have always been.
+ */
+function namesOf(options: WriterOptions): {
+  family: (name: string) => string;
+  label: (key: string) => string;
+} {
+  if (options.translationStrategy !== 'NoUTF8EscapingWithSuffixes') {
+    return { family: (name) => name, label: labelName };
+  }
+  const scheme = options.escaping ?? 'underscores';
+  const to =
+    scheme !== 'allow-utf-8'
+      ? scheme
+      : options.format === 'openmetrics'
+        ? undefined
+        : 'underscores';
+  if (to === undefined) {
+    return {
+      family: (name) => name,
+      label: (key) => (isLegacyLabelName(key) ? key : quoteName(key)),
+    };
+  }
+  return {
+    family: (name) => (isLegacyMetricName(name) ? name : escapeName(name, to)),
+    label: (key) => (isLegacyLabelName(key) ? key : escapeName(key, to, false)),
+  };
 }
 
 /**
@@ -363,22 +442,23 @@ function openMetricsHead(
  * points' exemplars, and `# EOF` at the end.
  */
 function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterOptions): Work {
-  const prefixes: LabelPrefixes = new Map();
+  const names = namesOf(options);
+  const prefixes: LabelPrefixes = { cache: new Map(), nameOf: names.label };
   let empty = true;
   const warn = options.warn ?? (() => undefined);
   const constant = options.constantLabels ?? '';
   const naming = options.naming ?? 'prometheus';
+  const strategy = options.translationStrategy ?? 'UnderscoreEscapingWithSuffixes';
   const openMetrics = options.format === 'openmetrics';
   const taken = new Set<string>();
-  for (const family of collectFamilies(resourceMetrics, options.targetInfo, naming, warn)) {
+  const families = collectFamilies(resourceMetrics, options.targetInfo, naming, strategy, warn);
+  for (const collected of families) {
+    const name = names.family(collected.name);
+    const family = name === collected.name ? collected : { ...collected, name };
     const resource = family.name === TARGET_INFO && options.targetInfo;
-    if (openMetrics) {
-      const head = openMetricsHead(family, resource, taken, warn);
-      if (head === undefined) continue;
-      sink.add(head);
-    } else {
-      sink.add(metadata(family));
-    }
+    const head = familyHead(family, resource, openMetrics, taken, warn);
+    if (head === undefined) continue;
+    sink.add(head);
     if (resource) sink.add(targetInfo(resourceMetrics, prefixes));
     for (const { metric, scope } of family.members) {
       if (resource && openMetrics) {

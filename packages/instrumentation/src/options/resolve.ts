@@ -29,13 +29,15 @@ import {
 } from './defaults.js';
 import { resolveEndpoint } from './endpoint.js';
 import { checkExporters, checkMeterProvider } from './exporters.js';
-import type {
-  ClusterPrimaryOptions,
-  PrometheusReaderOptions,
-  CollectorGroup,
-  CollectorOptions,
-  ExtraLabelsOption,
-  RegisterMetricsOptions,
+import {
+  TRANSLATION_STRATEGIES,
+  type ClusterPrimaryOptions,
+  type PrometheusReaderOptions,
+  type CollectorGroup,
+  type CollectorOptions,
+  type ExtraLabelsOption,
+  type RegisterMetricsOptions,
+  type TranslationStrategy,
 } from './types.js';
 
 /** Every collector group, checked against the interface by the compiler. */
@@ -101,6 +103,23 @@ function extraLabels(value: unknown, naming: Naming): ExtraLabelsOption | undefi
   return { names: [...(names as string[])], values: values as ExtraLabelsOption['values'] };
 }
 
+function translationStrategy(value: unknown, resolved: { naming: Naming }): TranslationStrategy {
+  const strategy = oneOf(
+    'translationStrategy',
+    value ?? 'UnderscoreEscapingWithSuffixes',
+    TRANSLATION_STRATEGIES,
+  );
+  // The 'prometheus' naming's names are the seed's, with no dots to keep.
+  if (strategy !== 'UnderscoreEscapingWithSuffixes' && resolved.naming !== 'semconv') {
+    invalid(
+      option('translationStrategy'),
+      "'UnderscoreEscapingWithSuffixes' unless naming is 'semconv'",
+      shown(strategy),
+    );
+  }
+  return strategy;
+}
+
 function serviceName(value: unknown): string {
   const name = string('serviceName', value);
   if (name === '') invalid(option('serviceName'), 'a non-empty string', shown(name));
@@ -133,6 +152,7 @@ const OPTIONS = {
   exporters: checkExporters,
   meterProvider: checkMeterProvider,
   naming: (v: unknown) => oneOf('naming', v ?? 'prometheus', NAMINGS),
+  translationStrategy,
   cluster: (v: unknown) => boolean('cluster', v ?? false),
   workerIndex: (v: unknown) =>
     v === undefined ? undefined : integer('workerIndex', v, WORKER_INDEX),
@@ -150,6 +170,7 @@ export const OPTION_KEYS = Object.keys(OPTIONS) as Array<keyof RegisterMetricsOp
 /** Options that only shape the Prometheus exposition. */
 const PROMETHEUS_ONLY = [
   'endpoint',
+  'translationStrategy',
   'exemplars',
   'targetInfo',
   'scopeInfo',
@@ -193,6 +214,11 @@ function checkCombinations(given: Record<string, unknown>, r: ResolvedOptions): 
       'express-otel-metrics: options `cluster` and `workerIndex` exclude each other: in cluster mode the primary serves every worker on one port',
     );
   }
+  if (r.cluster && given.translationStrategy !== undefined) {
+    throw new TypeError(
+      'express-otel-metrics: option `translationStrategy` has no effect with `cluster: true`, where the primary writes the exposition; pass it to serveClusterMetrics() in the primary',
+    );
+  }
   if (r.cluster && given.endpoint !== undefined) {
     throw new TypeError(
       'express-otel-metrics: option `endpoint` has no effect with `cluster: true`, where the primary serves the metrics; pass it to serveClusterMetrics() in the primary',
@@ -223,6 +249,7 @@ const PRIMARY_OPTION_KEYS = Object.keys({
   collectors: 0,
   gcDurationBuckets: 0,
   naming: 0,
+  translationStrategy: 0,
   targetInfo: 0,
   scopeInfo: 0,
 } satisfies Record<keyof ClusterPrimaryOptions, 0>);
@@ -256,6 +283,7 @@ export function resolvePrimaryOptions(options: unknown): ResolvedPrimaryOptions 
 const READER_OPTION_KEYS = Object.keys({
   endpoint: 0,
   naming: 0,
+  translationStrategy: 0,
   targetInfo: 0,
   scopeInfo: 0,
 } satisfies Record<keyof PrometheusReaderOptions, 0>);

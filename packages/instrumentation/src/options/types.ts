@@ -15,6 +15,18 @@ export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const
 
 export type ExporterName = (typeof EXPORTER_NAMES)[number];
 
+/**
+ * How the exposition writes the names of `naming: 'semconv'`, by the translation strategies of
+ * Prometheus' OTLP receiver and of OpenTelemetry's configuration schema (the Prometheus exporter's
+ * `translation_strategy`).
+ */
+export const TRANSLATION_STRATEGIES = [
+  'UnderscoreEscapingWithSuffixes',
+  'NoUTF8EscapingWithSuffixes',
+] as const;
+
+export type TranslationStrategy = (typeof TRANSLATION_STRATEGIES)[number];
+
 /** One exporter: one the package builds, by name, or a reader of your own. */
 export type ExporterChoice = ExporterName | IMetricReader;
 
@@ -229,6 +241,17 @@ export interface RegisterMetricsOptions {
    */
   naming?: Naming;
   /**
+   * With `naming: 'semconv'`, how names are written: `'UnderscoreEscapingWithSuffixes'`, as
+   * Prometheus' OTLP receiver does by default (`http_server_request_duration_seconds`
+   * `{http_request_method}`), for every scraper; or `'NoUTF8EscapingWithSuffixes'`, the
+   * semantic conventions' dotted names with the same suffixes
+   * (`http.server.request.duration_seconds{"http.request.method"}`), to a scraper that accepts
+   * UTF-8 names (Prometheus 3, which asks for OpenMetrics with `escaping=allow-utf-8`), and
+   * escaped as each other scraper asks (Prometheus 2 gets the default's names).
+   * @default 'UnderscoreEscapingWithSuffixes'
+   */
+  translationStrategy?: TranslationStrategy;
+  /**
    * This process is a worker of `node:cluster`, and the primary serves the metrics of the whole
    * cluster (`serveClusterMetrics()` in the primary): the worker opens no endpoint, and answers the
    * primary's requests for its series over the cluster's IPC channel. For the Prometheus exposition
@@ -279,6 +302,12 @@ export interface ClusterPrimaryOptions {
    */
   naming?: Naming;
   /**
+   * How the cluster's exposition writes the names of `naming: 'semconv'`, as for
+   * `registerMetrics`.
+   * @default 'UnderscoreEscapingWithSuffixes'
+   */
+  translationStrategy?: TranslationStrategy;
+  /**
    * Emit `target_info` with the primary's resource attributes.
    * @default false
    */
@@ -307,6 +336,11 @@ export interface PrometheusReaderOptions {
    * @default 'prometheus'
    */
   naming?: Naming;
+  /**
+   * How the exposition writes the names of `naming: 'semconv'`, as for `registerMetrics`.
+   * @default 'UnderscoreEscapingWithSuffixes'
+   */
+  translationStrategy?: TranslationStrategy;
   /**
    * Emit `target_info` with the provider's resource attributes.
    * @default false

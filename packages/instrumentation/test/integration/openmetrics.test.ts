@@ -158,6 +158,101 @@ describe('the format of the answer, by Accept', () => {
   });
 });
 
+/** The samples of `name` in the UTF-8 syntax (`{"a.b","c.d"="v",e="w"} 1`), labels unescaped. */
+function quotedSamples(
+  text: string,
+  name: string,
+): Array<{ labels: Record<string, string>; value: string }> {
+  const head = `{${JSON.stringify(name)},`;
+  const label = /("(?:[^"\\]|\\.)*"|[a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(head))
+    .map((line) => {
+      const close = line.lastIndexOf('} ');
+      const labels: Record<string, string> = {};
+      for (const [, key = '', value = ''] of line.slice(head.length, close).matchAll(label)) {
+        labels[key.startsWith('"') ? (JSON.parse(key) as string) : key] = value;
+      }
+      return { labels, value: line.slice(close + 2) };
+    });
+}
+
+describe('translationStrategy NoUTF8EscapingWithSuffixes', () => {
+  it('serves the dotted names to Prometheus 3 and escapes them for every other scraper', async () => {
+    const app = express();
+    app.get('/users/:id', (_req, res) => {
+      res.send('ok');
+    });
+    const metrics = registerMetrics(app, {
+      naming: 'semconv',
+      translationStrategy: 'NoUTF8EscapingWithSuffixes',
+      endpoint: { port: 0 },
+      collectors: QUIET,
+    });
+    try {
+      await metrics.ready;
+      const server = await listen(app);
+      await sendRaw(server.url, 'GET', '/users/7');
+      await sendRaw(server.url, 'GET', '/users/8');
+      await server.close();
+      const url = metrics.url as string;
+
+      const three = await scrape(url, { Accept: PROMETHEUS_3 });
+      expect(three.headers['content-type']).toBe(`${OPENMETRICS}; escaping=allow-utf-8`);
+      const utf8 = three.body.toString('utf8');
+      expect(utf8).toContain('# TYPE "http.server.request.duration_seconds" histogram\n');
+      expect(utf8).toContain('# UNIT "http.server.request.duration_seconds" seconds\n');
+      expect(utf8.endsWith('# EOF\n')).toBe(true);
+      expect(quotedSamples(utf8, 'http.server.request.duration_seconds_count')).toEqual([
+        {
+          labels: {
+            'http.request.method': 'GET',
+            'http.response.status_code': '200',
+            'http.route': '/users/:id',
+            'url.scheme': 'http',
+            'network.protocol.version': '1.1',
+          },
+          value: '2',
+        },
+      ]);
+
+      // Prometheus 2 names no escaping: the default's names, as valid OpenMetrics.
+      const two = await scrape(url, { Accept: PROMETHEUS_2 });
+      expect(two.headers['content-type']).toBe(`${OPENMETRICS}; escaping=underscores`);
+      const { samples } = checkOpenMetrics(two.body.toString('utf8'));
+      expect(
+        samples.filter((s) => s.name === 'http_server_request_duration_seconds_count'),
+      ).toMatchObject([
+        {
+          labels: { http_request_method: 'GET', http_route: '/users/:id', url_scheme: 'http' },
+          value: '2',
+        },
+      ]);
+
+      // The 0.0.4 format never carries UTF-8 names, and says what it did instead.
+      const text = await scrape(url, { Accept: 'text/plain;version=0.0.4;escaping=allow-utf-8' });
+      expect(text.headers['content-type']).toBe(`${TEXT}; escaping=underscores`);
+      expect(text.body.toString('utf8')).not.toContain('http.server');
+      expect(
+        samplesOf(text.body.toString('utf8'), 'http_server_request_duration_seconds_count', {
+          http_route: '/users/:id',
+        }).map((s) => s.value),
+      ).toEqual([2]);
+
+      const dots = await scrape(url, {
+        Accept: 'application/openmetrics-text;version=1.0.0;escaping=dots',
+      });
+      expect(dots.headers['content-type']).toBe(`${OPENMETRICS}; escaping=dots`);
+      expect(dots.body.toString('utf8')).toMatch(
+        /^http_dot_server_dot_request_dot_duration__seconds_count\{http_dot_request_dot_method="GET",.*http_dot_route="\/users\/:id".*\} 2$/m,
+      );
+    } finally {
+      await metrics.shutdown();
+    }
+  });
+});
+
 describe("a cluster's primary", () => {
   jest.setTimeout(60_000);
 

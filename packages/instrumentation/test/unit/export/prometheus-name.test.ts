@@ -1,8 +1,10 @@
 import { ENTRIES, seriesOf, type InstrumentKind, type SeriesDef } from '../../../src/catalogue';
+import { escapeName } from '../../../src/export/escaping';
 import {
   prometheusName,
   prometheusType,
   prometheusUnit,
+  utf8PrometheusName,
 } from '../../../src/export/prometheus-name';
 import { checkMetrics, findPromtool } from '../../helpers/promtool';
 
@@ -125,6 +127,72 @@ describe('prometheusName: the rules of otlptranslator (UnderscoreEscapingWithSuf
     ['', '{thing}', 'counter', 'total'],
   ])('%j in %j as %s -> %j', (name, unit, kind, expected) => {
     expect(prometheusName(name, unit, kind)).toBe(expected);
+  });
+});
+
+describe('utf8PrometheusName: otlptranslator under NoUTF8EscapingWithSuffixes', () => {
+  it('keeps the dots of every semconv series, and comes out as the default name under underscores', () => {
+    const written = Object.fromEntries(
+      SEMCONV_SERIES.map((series) => [
+        series.name,
+        utf8PrometheusName(series.name, series.unit, series.kind),
+      ]),
+    );
+    expect(written).toEqual({
+      'http.server.request.duration': 'http.server.request.duration_seconds',
+      app_version_info: 'app_version_info',
+      app_scrapes_rejected: 'app_scrapes_rejected_total',
+      app_cluster_workers: 'app_cluster_workers',
+      app_cluster_workers_unresponsive: 'app_cluster_workers_unresponsive',
+      'process.cpu.time': 'process.cpu.time_seconds_total',
+      'process.memory.usage': 'process.memory.usage_bytes',
+      'process.memory.virtual': 'process.memory.virtual_bytes',
+      'process.uptime': 'process.uptime_seconds',
+      'process.unix.file_descriptor.count': 'process.unix.file_descriptor.count',
+      process_max_fds: 'process_max_fds',
+      nodejs_version_info: 'nodejs_version_info',
+      'v8js.gc.duration': 'v8js.gc.duration_seconds',
+      'nodejs.eventloop.delay.min': 'nodejs.eventloop.delay.min_seconds',
+      'nodejs.eventloop.delay.max': 'nodejs.eventloop.delay.max_seconds',
+      'nodejs.eventloop.delay.mean': 'nodejs.eventloop.delay.mean_seconds',
+      'nodejs.eventloop.delay.stddev': 'nodejs.eventloop.delay.stddev_seconds',
+      'nodejs.eventloop.delay.p50': 'nodejs.eventloop.delay.p50_seconds',
+      'nodejs.eventloop.delay.p90': 'nodejs.eventloop.delay.p90_seconds',
+      'nodejs.eventloop.delay.p99': 'nodejs.eventloop.delay.p99_seconds',
+      'nodejs.eventloop.utilization': 'nodejs.eventloop.utilization_ratio',
+      nodejs_external_memory_bytes: 'nodejs_external_memory_bytes',
+      'v8js.memory.heap.space.size': 'v8js.memory.heap.space.size_bytes',
+      'v8js.memory.heap.used': 'v8js.memory.heap.used_bytes',
+      'v8js.memory.heap.space.available_size': 'v8js.memory.heap.space.available_size_bytes',
+      'v8js.resource.active': 'v8js.resource.active',
+    });
+    // What a scraper without UTF-8 gets is what the default strategy serves everyone.
+    for (const [otelName, [legacy]] of Object.entries(EXPECTED)) {
+      expect([otelName, escapeName(written[otelName] as string, 'underscores')]).toEqual([
+        otelName,
+        legacy,
+      ]);
+    }
+  });
+
+  it.each<[string, string, InstrumentKind | undefined, string | undefined]>([
+    // Not cut into words: underscores and other characters stay.
+    ['a__b..c-d', '', 'gauge', 'a__b..c-d'],
+    // The unit is appended unless the name ends in it, mapped but not cleaned.
+    ['network.bytes', 'By', 'counter', 'network.bytes_total'],
+    ['foo.dotted', 'madeup', 'counter', 'foo.dotted_madeup_total'],
+    ['disk.io', 'By/s', 'counter', 'disk.io_bytes_per_second_total'],
+    ['rate.per_second', '1/s', 'gauge', 'rate_per_second'],
+    ['queue.depth', '{item}', 'gauge', 'queue.depth'],
+    // A trailing `total` or `ratio` after any one character is replaced by the suffix.
+    ['requests.total', '', 'counter', 'requests_total'],
+    ['cache.hit.ratio', '1', 'gauge', 'cache.hit_ratio'],
+    ['cache.hit', '1', 'updown', 'cache.hit'],
+    // An exponential histogram (no kind here) takes the unit only.
+    ['http.server.request.duration', 's', undefined, 'http.server.request.duration_seconds'],
+    ['', 's', 'gauge', undefined],
+  ])('%p in %p (%p) is %p', (name, unit, kind, expected) => {
+    expect(utf8PrometheusName(name, unit, kind)).toBe(expected);
   });
 });
 

@@ -254,7 +254,7 @@ describe('writeExposition in OpenMetrics', () => {
       'target_info 1',
       'jobs 3',
     ]);
-    expect(warnings.sort()).toEqual(['openmetrics-name:jobs_total', 'openmetrics-target-info']);
+    expect(warnings.sort()).toEqual(['family-name:jobs_total', 'openmetrics-target-info']);
     // The text format writes all three, as the stock serializer does.
     expect(writeExposition(clash, options)).toContain('jobs_total 9\n');
     expect(writeExposition(clash, options)).toContain('target_info{own="yes"} 5\n');

@@ -158,6 +158,14 @@ describe('exporter selection', () => {
       "option `exemplars` shapes the Prometheus exposition, but `exporters` leaves 'prometheus' out",
     ],
     [
+      {
+        meterProvider: provider,
+        naming: 'semconv',
+        translationStrategy: 'NoUTF8EscapingWithSuffixes',
+      },
+      'option `translationStrategy` shapes the Prometheus exposition, but with `meterProvider` the package serves no exposition',
+    ],
+    [
       { meterProvider: provider, scopeInfo: false },
       'option `scopeInfo` shapes the Prometheus exposition, but with `meterProvider` the package serves no exposition',
     ],

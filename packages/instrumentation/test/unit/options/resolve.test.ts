@@ -39,6 +39,7 @@ describe('options', () => {
       targetInfo: false,
       scopeInfo: false,
       naming: 'prometheus',
+      translationStrategy: 'UnderscoreEscapingWithSuffixes',
       cluster: false,
       workerIndex: undefined,
     });
@@ -96,6 +97,21 @@ describe('options', () => {
     ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
     ['exemplars', { exemplars: 1 }, /`exemplars` must be a boolean, got 1/],
+    [
+      'translationStrategy',
+      { naming: 'semconv', translationStrategy: 'NoTranslation' },
+      /`translationStrategy` must be 'UnderscoreEscapingWithSuffixes' or 'NoUTF8EscapingWithSuffixes', got "NoTranslation"/,
+    ],
+    [
+      'translationStrategy without semconv',
+      { translationStrategy: 'NoUTF8EscapingWithSuffixes' },
+      /`translationStrategy` must be 'UnderscoreEscapingWithSuffixes' unless naming is 'semconv', got "NoUTF8EscapingWithSuffixes"/,
+    ],
+    [
+      'translationStrategy in a cluster worker',
+      { naming: 'semconv', translationStrategy: 'NoUTF8EscapingWithSuffixes', cluster: true },
+      /option `translationStrategy` has no effect with `cluster: true`.*serveClusterMetrics\(\)/,
+    ],
     ['endpoint.timeout zero', { endpoint: { timeout: 0 } }, /`endpoint.timeout` must be .*got 0/],
     [
       'endpoint.timeout in seconds',
