@@ -7,8 +7,11 @@
  * series (the SDK's data has none; the package's exemplar store adds them). From
  * packages/instrumentation:
  *
- *   node_modules/.bin/esbuild scripts/bench-writer.ts --bundle --platform=node \
- *     --outfile=/tmp/bench-writer.cjs && npx -y pnpm@10 exec node /tmp/bench-writer.cjs
+ *   esbuild=$(ls ../../node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
+ *   $esbuild scripts/bench-writer.ts --bundle --platform=node --outfile=/tmp/bench-writer.cjs \
+ *     && npx -y pnpm@10 exec node /tmp/bench-writer.cjs
+ *
+ * (esbuild comes with tsup; pnpm links no binary of it here.)
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import {
