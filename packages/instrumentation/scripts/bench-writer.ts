@@ -7,7 +7,7 @@
  * series (the SDK's data has none; the package's exemplar store adds them). From
  * packages/instrumentation:
  *
- *   esbuild=$(ls ../../node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
+ *   esbuild=$(ls -d ../../node_modules/.pnpm/esbuild@* | head -1)/node_modules/esbuild/bin/esbuild
  *   $esbuild scripts/bench-writer.ts --bundle --platform=node --outfile=/tmp/bench-writer.cjs \
  *     && npx -y pnpm@10 exec node /tmp/bench-writer.cjs
  *
