@@ -14,12 +14,14 @@ import type { Collector } from './collectors/collector.js';
 import { startCollectors } from './collectors/start.js';
 import { withAuthentication } from './export/auth.js';
 import { createExposition, type Exposition, type MetricSource } from './export/exposition.js';
+import type { Collected } from './export/collected.js';
 import { noExpositionHandler } from './export/no-exposition.js';
 import { checkOtlpExporterInstalled } from './export/otlp.js';
 import { createReaders } from './export/readers.js';
 import { createResource } from './export/resource.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
 import { METER_NAME } from './catalogue.js';
+import { shareStore } from './exemplars/shared.js';
 import { ExemplarStore } from './exemplars/store.js';
 import { WORKER_LABEL } from './labels.js';
 import type { ResolvedExport } from './options/exporters.js';
@@ -54,9 +56,12 @@ export interface Pipeline {
   exposition: Exposition | undefined;
   /**
    * Where the request recorder keeps exemplars, which the exposition's collections carry: only
-   * with the option `exemplars`, requests recorded here, and an exposition.
+   * with the option `exemplars`, requests recorded here, and an exposition; or, with
+   * `meterProvider`, for the readers of createPrometheusReader (exemplars/shared.ts).
    */
   exemplars: ExemplarStore | undefined;
+  /** The store is a shared one: spans are looked for only while such a reader is open. */
+  sharedExemplars: boolean;
   /** The handle's `handler`: the exposition behind its authentication, or a 404 saying why not. */
   handler: RequestListener;
   ready: Promise<void>;
@@ -104,6 +109,7 @@ export function inertPipeline(reason: string, disabled: boolean): Pipeline {
     meter: createNoopMeter(),
     exposition: undefined,
     exemplars: undefined,
+    sharedExemplars: false,
     handler: noExpositionHandler(reason),
     ready: done,
     url: () => undefined,
@@ -114,15 +120,20 @@ export function inertPipeline(reason: string, disabled: boolean): Pipeline {
 }
 
 /**
- * `source` with the exemplars of `store` on its collected points. The exposition, and in a cluster
- * worker the snapshots sent to the primary, read the collections made here.
+ * `source` with exemplars added to what it collects by `decorate`. The exposition, and in a
+ * cluster worker the snapshots sent to the primary, read the collections made here; a failure to
+ * decorate serves the collection as it is.
  */
-function withExemplars(source: MetricSource, store: ExemplarStore, report: Reporter): MetricSource {
+export function withExemplars(
+  source: MetricSource,
+  decorate: (collected: Collected) => Collected,
+  report: Reporter,
+): MetricSource {
   return {
     async collect() {
       const { resourceMetrics, errors } = await source.collect();
       try {
-        return { resourceMetrics: store.decorate(resourceMetrics), errors };
+        return { resourceMetrics: decorate(resourceMetrics), errors };
       } catch (err) {
         report.error(
           'exemplars',
@@ -144,8 +155,15 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
   let meterProvider: MeterProvider;
   let exposition: Exposition | undefined;
   let exemplars: ExemplarStore | undefined;
+  let unshare: (() => void) | undefined;
+  const newStore = (): ExemplarStore =>
+    new ExemplarStore(options.cardinalityLimit, (key, message) => report.warn(key, message));
   if (target.kind === 'provider') {
     meterProvider = target.meterProvider;
+    if (parts.recordsRequests === true && options.exemplars) {
+      exemplars = newStore();
+      unshare = shareStore(exemplars);
+    }
   } else {
     const readers = createReaders(target.exporters, report);
     const resource = createResource(options.serviceName);
@@ -155,10 +173,9 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     if (prometheus !== undefined && serving.mode !== 'none') {
       let source = parts.source?.(prometheus, resource) ?? prometheus;
       if (parts.recordsRequests === true && options.exemplars) {
-        exemplars = new ExemplarStore(options.cardinalityLimit, (key, message) =>
-          report.warn(key, message),
-        );
-        source = withExemplars(source, exemplars, report);
+        exemplars = newStore();
+        const store = exemplars;
+        source = withExemplars(source, (collected) => store.decorate(collected), report);
       }
       exposition = createExposition(
         source,
@@ -206,6 +223,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     meter,
     exposition,
     exemplars,
+    sharedExemplars: unshare !== undefined,
     handler,
     ready,
     url: () => server?.url(),
@@ -220,6 +238,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
           await between?.();
           await own?.shutdown();
         } finally {
+          unshare?.();
           for (const stop of stopCollectors) stop();
         }
       })()),

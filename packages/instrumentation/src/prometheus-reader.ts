@@ -1,11 +1,13 @@
 import type { RequestListener } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { withAuthentication } from './export/auth.js';
+import { openReader, withSharedExemplars } from './exemplars/shared.js';
 import { createExposition } from './export/exposition.js';
 import { startMetricsServer, type MetricsServer } from './export/server.js';
 import { endpointAddress } from './options/endpoint.js';
 import { resolveReaderOptions, type ResolvedOptions } from './options/resolve.js';
 import type { PrometheusReaderOptions } from './options/types.js';
+import { withExemplars } from './pipeline.js';
 import { createReporter, type Reporter } from './report.js';
 
 /**
@@ -27,10 +29,14 @@ class ExpositionReader extends PrometheusExporter implements PrometheusReader {
   readonly ready: Promise<void>;
   readonly handler: RequestListener;
   readonly #server: MetricsServer | undefined;
+  readonly #close: () => void;
 
   constructor(options: ResolvedOptions, report: Reporter) {
     super({ preventServerStart: true });
-    const exposition = createExposition(this, options, report);
+    this.#close = openReader();
+    // With the exemplars of the app's requests, kept by registerMetrics with `meterProvider`.
+    const source = withExemplars(this, withSharedExemplars, report);
+    const exposition = createExposition(source, options, report);
     const { endpoint } = options;
     this.handler = withAuthentication(exposition.handler, endpoint);
     if (endpoint.mode === 'port') {
@@ -47,6 +53,7 @@ class ExpositionReader extends PrometheusExporter implements PrometheusReader {
   }
 
   override async onShutdown(): Promise<void> {
+    this.#close();
     await this.#server?.close();
     await super.onShutdown();
   }

@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import { isLinked, linkToPrimary } from './cluster/worker.js';
 import { COLLECTORS } from './collectors/index.js';
 import { sampledSpanContext } from './exemplars/sampled-span.js';
+import { readersOpen } from './exemplars/shared.js';
 import type { Collected } from './export/collected.js';
 import { isExpressApp, type ExpressApp } from './express-internals.js';
 import { createExtraLabels } from './http/extra-labels.js';
@@ -163,8 +164,13 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       }),
       report,
       isActive: () => active,
-      // Without exemplars, no span is looked for.
-      ...(exemplars && { sampledSpan: sampledSpanContext }),
+      // Without exemplars, no span is looked for; nor, for a provider of the app's, while no
+      // reader of createPrometheusReader would show them.
+      ...(exemplars && {
+        sampledSpan: pipeline.sharedExemplars
+          ? () => (readersOpen() ? sampledSpanContext() : undefined)
+          : sampledSpanContext,
+      }),
     }),
   );
 

@@ -202,7 +202,10 @@ function checkCombinations(given: Record<string, unknown>, r: ResolvedOptions): 
     );
   }
   if (reason !== undefined) {
-    const key = PROMETHEUS_ONLY.find((k) => given[k] !== undefined);
+    // With `meterProvider`, the exemplars go to createPrometheusReader's exposition (shared.ts).
+    const key = PROMETHEUS_ONLY.find(
+      (k) => given[k] !== undefined && !(k === 'exemplars' && r.meterProvider !== undefined),
+    );
     if (key !== undefined) {
       throw new TypeError(
         `express-otel-metrics: option \`${key}\` shapes the Prometheus exposition, but ${reason}`,

@@ -180,9 +180,10 @@ export interface RegisterMetricsOptions {
   /**
    * Keep exemplars: a request that ends inside a sampled span (instrumentation-http's server span,
    * or one of the app's own) links its latency bucket, and its count, to that trace (`trace_id`,
-   * `span_id`), the latest one per bucket of each series. The OpenMetrics exposition shows them;
-   * OTLP carries none (OpenTelemetry JS' metrics SDK has no exemplars to export). With no tracer,
-   * or no sampled span, there are none and the request path costs what it does without them.
+   * `span_id`), the latest one per bucket of each series. The OpenMetrics exposition shows them
+   * (with `meterProvider`, that of `createPrometheusReader`); OTLP carries none (OpenTelemetry JS'
+   * metrics SDK has no exemplars to export). With no tracer, or no sampled span, there are none
+   * and the request path costs what it does without them.
    * @default true
    */
   exemplars?: boolean;

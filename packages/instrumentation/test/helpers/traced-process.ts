@@ -24,6 +24,12 @@ export interface TracedAppConfig {
   naming: Naming;
   exemplars?: boolean;
   latencyBuckets: readonly number[];
+  /**
+   * `'sdk'`: the package records into NodeSDK's provider (option `meterProvider`, with
+   * `createViews`), which a `createPrometheusReader` reads and serves on a port of its own
+   * (`metricsUrl`); `points()` is then not available. Otherwise the package's own provider.
+   */
+  provider?: 'own' | 'sdk';
 }
 
 /** What the route handler answers: the span active in it, if any. */
@@ -55,6 +61,8 @@ type Op = 'points' | 'spans' | 'shutdown';
 
 export interface TracedAppProcess {
   url: string;
+  /** The endpoint of createPrometheusReader, with `provider: 'sdk'`. */
+  metricsUrl: string | undefined;
   /** The request metrics' points as the exposition would write them, exemplars included. */
   points(): Promise<ExemplarPoint[]>;
   /** The spans the SDK has ended so far. */
@@ -80,11 +88,12 @@ export async function startTracedApp(config: TracedAppConfig): Promise<TracedApp
       },
     },
   );
-  const driven = driveChild<{ url: string }>(child, START_TIMEOUT_MS);
-  const { url } = await driven.ready;
+  const driven = driveChild<{ url: string; metricsUrl?: string }>(child, START_TIMEOUT_MS);
+  const { url, metricsUrl } = await driven.ready;
   const call = (op: Op): Promise<unknown> => driven.call({ op });
   return {
     url,
+    metricsUrl,
     points: async () => (await call('points')) as ExemplarPoint[],
     spans: async () => (await call('spans')) as EndedSpan[],
     stop: async () => {
@@ -115,22 +124,37 @@ async function serve(config: TracedAppConfig): Promise<void> {
     config.spans === 'http'
       ? [new (await import('@opentelemetry/instrumentation-http')).HttpInstrumentation()]
       : [];
-  // No metric readers: the SDK's side records no metrics here.
-  const sdk = new NodeSDK({ spanProcessors: [recorder], instrumentations, metricReaders: [] });
-  sdk.start();
-
-  const { default: express } = await import('express');
-  const { registerMetrics } = await import('../../src/index.js');
+  const { createPrometheusReader, createViews, registerMetrics } =
+    await import('../../src/index.js');
   const { collectedOf } = await import('../../src/register.js');
-  const app = express();
-  const options: RegisterMetricsOptions = {
+  const recorded: RegisterMetricsOptions = {
     naming: config.naming,
     latencyBuckets: config.latencyBuckets,
-    endpoint: { mode: 'none' },
     collectors: { process: false, runtime: false, gc: false, eventLoop: false },
     ...(config.exemplars !== undefined && { exemplars: config.exemplars }),
   };
-  const metrics = registerMetrics(app, options);
+  const sdkProvider = config.provider === 'sdk';
+  // With the SDK's provider, the README's setup; else no metric readers on the SDK's side.
+  const reader = sdkProvider
+    ? createPrometheusReader({ naming: config.naming, endpoint: { port: 0, host: '127.0.0.1' } })
+    : undefined;
+  const sdk = new NodeSDK({
+    spanProcessors: [recorder],
+    instrumentations,
+    metricReaders: reader === undefined ? [] : [reader],
+    ...(sdkProvider && { views: createViews(recorded) }),
+  });
+  sdk.start();
+  await reader?.ready;
+
+  const { default: express } = await import('express');
+  const app = express();
+  const metrics = registerMetrics(
+    app,
+    sdkProvider
+      ? { ...recorded, meterProvider: api.metrics.getMeterProvider() }
+      : { ...recorded, endpoint: { mode: 'none' } },
+  );
   const tracer = api.trace.getTracer('traced-app');
 
   const active = (): HandlerSpan | undefined => {
@@ -207,7 +231,7 @@ async function serve(config: TracedAppConfig): Promise<void> {
       (err: unknown) => process.send?.({ id: command.id, error: String(err) } satisfies Reply),
     );
   });
-  process.send?.({ ready: { url: running.url } });
+  process.send?.({ ready: { url: running.url, metricsUrl: reader?.url } });
 }
 
 if (require.main === module) {

@@ -5,6 +5,7 @@
  * span; an unsampled one, or any with `exemplars: false`, to nothing.
  */
 import { bucketOf } from '../../src/exemplars/store';
+import { checkOpenMetrics } from '../helpers/openmetrics';
 import { get } from '../helpers/request';
 import {
   startTracedApp,
@@ -103,6 +104,46 @@ describe('exemplars of requests in sampled spans', () => {
       expect(spans).toContainEqual({ name: 'handler', ...idsOf(span) });
     }
     expectLatencyExemplars(pointOf(points, 'app_request_latency_seconds'), handlerSpans);
+  });
+});
+
+describe("with NodeSDK's provider (meterProvider) and createPrometheusReader", () => {
+  it("serve the server spans' exemplars in the reader's OpenMetrics", async () => {
+    app = await startTracedApp({
+      spans: 'http',
+      sampler: 'always_on',
+      naming: 'prometheus',
+      latencyBuckets: BUCKETS,
+      provider: 'sdk',
+    });
+    const handlerSpans: Array<HandlerSpan | null> = [];
+    for (const ms of SLEEPS) {
+      handlerSpans.push(JSON.parse((await get(app.url, `/sleep/${ms}`)).body) as HandlerSpan);
+    }
+    const reply = await fetch(app.metricsUrl as string, {
+      headers: { Accept: 'application/openmetrics-text;version=1.0.0' },
+    });
+    const { samples } = checkOpenMetrics(await reply.text());
+    const exemplarOf = (name: string, labels: Record<string, string>) => {
+      const found = samples.filter(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      );
+      expect([name, labels, found.length]).toEqual([name, labels, 1]);
+      const labelsOf = found[0]?.exemplar?.labels;
+      return labelsOf && { traceId: labelsOf.trace_id, spanId: labelsOf.span_id };
+    };
+    const bucket = 'app_request_latency_seconds_bucket';
+    // The latest request of each bucket: the last 0 ms one, then 150 ms and 500 ms.
+    expect(exemplarOf(bucket, { le: '0.08', endpoint: '/sleep/:ms' })).toEqual(
+      idsOf(handlerSpans[3]),
+    );
+    expect(exemplarOf(bucket, { le: '0.25' })).toEqual(idsOf(handlerSpans[1]));
+    expect(exemplarOf(bucket, { le: '2.0' })).toEqual(idsOf(handlerSpans[2]));
+    expect(exemplarOf(bucket, { le: '+Inf' })).toBeUndefined();
+    expect(exemplarOf('app_request_count_total', { http_status: '200' })).toEqual(
+      idsOf(handlerSpans[3]),
+    );
+    for (const span of handlerSpans) expect(span?.sampled).toBe(true);
   });
 });
 
