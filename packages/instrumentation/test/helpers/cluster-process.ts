@@ -23,6 +23,12 @@ export interface ClusterConfig {
   workerTimeout?: number;
   /** The naming of the primary and the workers alike; the package's default when absent. */
   naming?: Naming;
+  /**
+   * Each worker runs OpenTelemetry's NodeSDK (sampling every trace, exporting none) and answers
+   * every request inside a span of the app's own, whose ids it sends back in `x-span`
+   * (`traceId/spanId`): the package keeps exemplars of them.
+   */
+  traced?: boolean;
 }
 
 type Op =
@@ -55,7 +61,18 @@ export async function startCluster(config: ClusterConfig): Promise<ClusterProces
   const child = spawn(
     process.execPath,
     ['--require', join(__dirname, 'ts-child.cjs'), __filename, JSON.stringify(config)],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The SDK of traced workers: no resource detection beyond the environment, no exports.
+      env: {
+        ...process.env,
+        ...(config.traced === true && {
+          OTEL_NODE_RESOURCE_DETECTORS: 'env',
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+        }),
+      },
+    },
   );
   const driven = driveChild<{ appUrl: string; metricsUrl: string }>(child, START_TIMEOUT_MS);
   const { exited } = driven;
@@ -86,7 +103,19 @@ export async function startCluster(config: ClusterConfig): Promise<ClusterProces
   };
 }
 
-function runWorker(config: ClusterConfig): void {
+async function runWorker(config: ClusterConfig): Promise<void> {
+  if (config.traced === true) {
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    // A processor of its own, so that the SDK sets up tracing with OTEL_TRACES_EXPORTER=none.
+    const kept = {
+      onStart: () => undefined,
+      onEnd: () => undefined,
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    new NodeSDK({ spanProcessors: [kept], instrumentations: [], metricReaders: [] }).start();
+  }
+  const api = await import('@opentelemetry/api');
   const app = express();
   const metrics = registerMetrics(app, {
     appVersion: 'v1',
@@ -97,7 +126,16 @@ function runWorker(config: ClusterConfig): void {
   app.use((_req, res, next) => {
     // Tells the test which worker answered, so it can see both did.
     res.setHeader('x-worker-pid', String(process.pid));
-    next();
+    if (config.traced !== true) {
+      next();
+      return;
+    }
+    api.trace.getTracer('cluster-app').startActiveSpan('request', (span) => {
+      const { traceId, spanId } = span.spanContext();
+      res.setHeader('x-span', `${traceId}/${spanId}`);
+      res.once('finish', () => span.end());
+      next();
+    });
   });
   app.get('/users/:id', (req, res) => {
     res.json({ id: req.params.id });
@@ -207,5 +245,10 @@ function runPrimary(config: ClusterConfig): void {
 if (require.main === module) {
   const config = JSON.parse(process.argv[2] ?? '{}') as ClusterConfig;
   if (cluster.isPrimary) runPrimary(config);
-  else runWorker(config);
+  else {
+    runWorker(config).catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  }
 }
