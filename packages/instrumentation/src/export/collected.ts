@@ -58,6 +58,31 @@ export interface HistogramValue {
   };
 }
 
+/** One side (positive or negative) of an exponential histogram's buckets, as the SDK gives it. */
+export interface ExponentialBuckets {
+  /** The index of the first bucket (OpenTelemetry's indexing, at the point's scale). */
+  readonly offset: number;
+  readonly bucketCounts: readonly number[];
+}
+
+/**
+ * A base-2 exponential histogram point (the SDK's `ExponentialHistogram`): at scale `scale`,
+ * bucket `offset + i` of a side counts the observations of magnitude in
+ * (2^((offset + i) / 2^scale), 2^((offset + i + 1) / 2^scale)]; exact zeros are `zeroCount`.
+ * What Prometheus calls a native histogram.
+ */
+export interface ExponentialHistogramValue {
+  readonly count: number;
+  /** Absent where the SDK keeps none (instruments that may record negatives). */
+  readonly sum?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly scale: number;
+  readonly zeroCount: number;
+  readonly positive: ExponentialBuckets;
+  readonly negative: ExponentialBuckets;
+}
+
 export type CollectedMetric =
   | {
       readonly descriptor: Descriptor;
@@ -76,10 +101,9 @@ export type CollectedMetric =
       readonly dataPoints: ReadonlyArray<Point<HistogramValue>>;
     }
   | {
-      /** Exponential histograms: the text format has no form for them. */
       readonly descriptor: Descriptor;
       readonly dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM;
-      readonly dataPoints: readonly unknown[];
+      readonly dataPoints: ReadonlyArray<Point<ExponentialHistogramValue>>;
     };
 
 /**
@@ -99,3 +123,14 @@ export function kindOf(metric: CollectedMetric): InstrumentKind | undefined {
       return undefined;
   }
 }
+
+/**
+ * With `latencyHistogram: 'both'`, the request latency is aggregated twice, by two Views of its
+ * instrument: the classic buckets under the series' name, and the exponential histogram under
+ * that name with this suffix (`app_request_latency_seconds_native`,
+ * `http.server.request.duration_native`). OTLP exports them as two metrics; the Prometheus
+ * exposition writes them as one histogram family of the series' name, the native buckets beside
+ * the classic ones where the format has a place for them (Prometheus' protobuf format), the
+ * classic ones alone elsewhere.
+ */
+export const NATIVE_SUFFIX = '_native';

@@ -52,7 +52,7 @@ function exemplarsOf(data: Collected): Record<string, Array<Exemplar | undefined
   const out: Record<string, Array<Exemplar | undefined> | undefined> = {};
   for (const { metrics } of data.scopeMetrics) {
     for (const metric of metrics) {
-      for (const point of metric.dataPoints as Array<{
+      for (const point of metric.dataPoints as unknown as Array<{
         attributes: Attributes;
         exemplars?: Array<Exemplar | undefined>;
       }>) {
@@ -174,7 +174,7 @@ describe('the exemplar store', () => {
       ],
     };
     const out = store.decorate(collected(metric));
-    const points = (out.scopeMetrics[0]?.metrics[0]?.dataPoints ?? []) as Array<{
+    const points = (out.scopeMetrics[0]?.metrics[0]?.dataPoints ?? []) as unknown as Array<{
       exemplars?: Array<Exemplar | undefined>;
     }>;
     expect(points[0]?.exemplars?.[1]?.spanId).toBe(a.spanId);

@@ -79,7 +79,18 @@ const UPDOWN: CollectedMetric = {
 const EXPONENTIAL: CollectedMetric = {
   descriptor: { name: 'spread', description: '', unit: '' },
   dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
-  dataPoints: [{}],
+  dataPoints: [
+    {
+      attributes: {},
+      value: {
+        count: 0,
+        scale: 0,
+        zeroCount: 0,
+        positive: { offset: 0, bucketCounts: [] },
+        negative: { offset: 0, bucketCounts: [] },
+      },
+    },
+  ],
 };
 
 /** An instrument that may record negatives has no sum, and in OpenMetrics no _count either. */
