@@ -1,4 +1,5 @@
 /** Tables and the chart of the results. */
+import { median } from './proc.js';
 
 export interface ThroughputRow {
   label: string;
@@ -10,6 +11,23 @@ export interface ThroughputRow {
   idleRssMiB: number;
   peakRssMiB: number;
   errors: number;
+}
+
+/** A traced variant's row: `ratio` is to bare Express with the same tracing. */
+export interface TracedRow extends ThroughputRow {
+  /** Median of the per-round ratios to bare Express without tracing: what tracing costs too. */
+  ratioUntraced: number;
+}
+
+/** Ours with exemplars on against off, both traced, from the same rounds. */
+export interface ExemplarCost {
+  /** Per round, server CPU per request with exemplars on minus off, in µs. */
+  cpuUsDiffs: number[];
+  /** Per round, throughput with exemplars on over off. */
+  rpsRatios: number[];
+  /** Exemplars in one OpenMetrics scrape after the rounds, with exemplars on and off. */
+  exemplarsOn: number;
+  exemplarsOff: number;
 }
 
 export interface ScrapeRow {
@@ -34,30 +52,74 @@ function table(head: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+const THROUGHPUT_HEAD = [
+  'variant',
+  'req/s (median)',
+  'vs bare',
+  'p50',
+  'p99',
+  'server CPU per request',
+  'idle RSS',
+  'peak RSS',
+  'errors',
+];
+
+function throughputCells(r: ThroughputRow): string[] {
+  return [
+    r.label,
+    f(r.rps, 0),
+    `${f(r.ratio)}x`,
+    `${f(r.p50ms)} ms`,
+    `${f(r.p99ms)} ms`,
+    `${f(r.cpuUsPerRequest, 1)} µs`,
+    `${f(r.idleRssMiB, 1)} MiB`,
+    `${f(r.peakRssMiB, 1)} MiB`,
+    String(r.errors),
+  ];
+}
+
 export function throughputTable(rows: readonly ThroughputRow[]): string {
+  return table(THROUGHPUT_HEAD, rows.map(throughputCells));
+}
+
+/** The throughput table's columns, the ratio to bare + tracing and then to untraced bare. */
+export function tracedTable(rows: readonly TracedRow[]): string {
   return table(
     [
-      'variant',
-      'req/s (median)',
-      'vs bare',
-      'p50',
-      'p99',
-      'server CPU per request',
-      'idle RSS',
-      'peak RSS',
-      'errors',
+      ...THROUGHPUT_HEAD.slice(0, 2),
+      'vs bare + tracing',
+      'vs bare (no tracing)',
+      ...THROUGHPUT_HEAD.slice(3),
     ],
-    rows.map((r) => [
-      r.label,
-      f(r.rps, 0),
-      `${f(r.ratio)}x`,
-      `${f(r.p50ms)} ms`,
-      `${f(r.p99ms)} ms`,
-      `${f(r.cpuUsPerRequest, 1)} µs`,
-      `${f(r.idleRssMiB, 1)} MiB`,
-      `${f(r.peakRssMiB, 1)} MiB`,
-      String(r.errors),
-    ]),
+    rows.map((r) => {
+      const cells = throughputCells(r);
+      return [...cells.slice(0, 3), `${f(r.ratioUntraced)}x`, ...cells.slice(3)];
+    }),
+  );
+}
+
+/** The median of each per-round figure, with the rounds' own figures beside it. */
+export function exemplarTable(cost: ExemplarCost): string {
+  const signed = (n: number): string => `${n >= 0 ? '+' : ''}${f(n, 1)} µs`;
+  return table(
+    ['exemplars on vs off (both traced)', 'median of the rounds', 'per round'],
+    [
+      [
+        'server CPU per request, on minus off',
+        signed(median(cost.cpuUsDiffs)),
+        cost.cpuUsDiffs.map(signed).join(', '),
+      ],
+      [
+        'throughput, on / off',
+        `${f(median(cost.rpsRatios))}x`,
+        cost.rpsRatios.map((r) => `${f(r)}x`).join(', '),
+      ],
+      [
+        'exemplars in an OpenMetrics scrape after the rounds',
+        `on: ${cost.exemplarsOn}, off: ${cost.exemplarsOff}`,
+        '',
+      ],
+    ],
   );
 }
 

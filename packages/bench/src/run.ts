@@ -4,17 +4,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, machine, median, memory } from './proc.js';
 import {
+  exemplarTable,
   ratioChart,
   scrapeTable,
   targets,
   targetTable,
   throughputTable,
+  tracedTable,
+  type ExemplarCost,
   type ScrapeRow,
   type ThroughputRow,
+  type TracedRow,
 } from './report.js';
-import { histogramSeries, populate, scrape } from './scrape.js';
+import { exemplarsIn, histogramSeries, populate, scrape } from './scrape.js';
 import { startServer, type Server } from './servers.js';
-import { LABELS, SCRAPE_VARIANTS, VARIANTS, type Variant } from './variants.js';
+import { LABELS, SCRAPE_VARIANTS, TRACED_VARIANTS, VARIANTS, type Variant } from './variants.js';
 import { wrk, type WrkResult } from './wrk.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -39,42 +43,92 @@ function version(name: string): string {
   return `${name} ${pkg.version}`;
 }
 
-async function throughput(): Promise<ThroughputRow[]> {
-  const servers = new Map<Variant, Server>();
-  for (const v of VARIANTS) servers.set(v, await startServer(v, SERVER_CORE));
-  await sleep(2000);
-  const idle = new Map(VARIANTS.map((v) => [v, memory((servers.get(v) as Server).pid).rssMiB]));
-  for (const v of VARIANTS)
-    await wrk(`${(servers.get(v) as Server).url}/users/42`, WARMUP_SECONDS, LOAD_CORE);
+type Run = WrkResult & { cpuUs: number };
 
-  const runs = new Map<Variant, Array<WrkResult & { cpuUs: number }>>(VARIANTS.map((v) => [v, []]));
+interface Measured {
+  runs: Map<Variant, Run[]>;
+  idle: Map<Variant, number>;
+  peak: Map<Variant, number>;
+  exemplars: { on: number; off: number };
+}
+
+/**
+ * Every variant, traced or not, in the same interleaved rounds, so that the traced ones are
+ * compared with each other and with the untraced ones under the same moments of the machine.
+ */
+async function measureRequests(): Promise<Measured> {
+  const all: readonly Variant[] = [...VARIANTS, ...TRACED_VARIANTS];
+  const servers = new Map<Variant, Server>();
+  for (const v of all) servers.set(v, await startServer(v, SERVER_CORE));
+  const server = (v: Variant): Server => servers.get(v) as Server;
+  await sleep(2000);
+  const idle = new Map(all.map((v) => [v, memory(server(v).pid).rssMiB]));
+  for (const v of all) await wrk(`${server(v).url}/users/42`, WARMUP_SECONDS, LOAD_CORE);
+
+  const runs = new Map<Variant, Run[]>(all.map((v) => [v, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const v of VARIANTS) {
-      const server = servers.get(v) as Server;
-      const cpu0 = cpuSeconds(server.pid);
-      const result = await wrk(`${server.url}/users/42`, SECONDS, LOAD_CORE);
-      const cpuUs = ((cpuSeconds(server.pid) - cpu0) * 1e6) / result.requests;
+    for (const v of all) {
+      const cpu0 = cpuSeconds(server(v).pid);
+      const result = await wrk(`${server(v).url}/users/42`, SECONDS, LOAD_CORE);
+      const cpuUs = ((cpuSeconds(server(v).pid) - cpu0) * 1e6) / result.requests;
       runs.get(v)?.push({ ...result, cpuUs });
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${v}: ${result.rps.toFixed(0)} req/s\n`);
     }
   }
-  const bare = runs.get('bare') as WrkResult[];
-  const rows = VARIANTS.map((v) => {
-    const r = runs.get(v) as Array<WrkResult & { cpuUs: number }>;
-    return {
-      label: LABELS[v],
-      rps: median(r.map((x) => x.rps)),
-      ratio: median(r.map((x, i) => x.rps / (bare[i] as WrkResult).rps)),
-      p50ms: median(r.map((x) => x.p50ms)),
-      p99ms: median(r.map((x) => x.p99ms)),
-      cpuUsPerRequest: median(r.map((x) => x.cpuUs)),
-      idleRssMiB: idle.get(v) as number,
-      peakRssMiB: memory((servers.get(v) as Server).pid).peakMiB,
-      errors: r.reduce((s, x) => s + x.errors, 0),
-    };
-  });
+  const peak = new Map(all.map((v) => [v, memory(server(v).pid).peakMiB]));
+  // Without exemplars where they are on (or with some where they are off), the traced rows would
+  // time something other than what they are labelled with.
+  const exemplars = {
+    on: await exemplarsIn(server('ours-traced').metricsUrl as string),
+    off: await exemplarsIn(server('ours-traced-no-exemplars').metricsUrl as string),
+  };
+  if (exemplars.on === 0 || exemplars.off !== 0) {
+    throw new Error(
+      `expected exemplars with them on and none with them off, scraped ${exemplars.on} and ${exemplars.off}`,
+    );
+  }
   for (const s of servers.values()) await s.stop();
-  return rows;
+  return { runs, idle, peak, exemplars };
+}
+
+/** One variant's row; its ratio is the median of the per-round ratios to `baseline`. */
+function rowOf(m: Measured, v: Variant, baseline: Variant): ThroughputRow {
+  const r = m.runs.get(v) as Run[];
+  const base = m.runs.get(baseline) as Run[];
+  return {
+    label: LABELS[v],
+    rps: median(r.map((x) => x.rps)),
+    ratio: median(r.map((x, i) => x.rps / (base[i] as Run).rps)),
+    p50ms: median(r.map((x) => x.p50ms)),
+    p99ms: median(r.map((x) => x.p99ms)),
+    cpuUsPerRequest: median(r.map((x) => x.cpuUs)),
+    idleRssMiB: m.idle.get(v) as number,
+    peakRssMiB: m.peak.get(v) as number,
+    errors: r.reduce((s, x) => s + x.errors, 0),
+  };
+}
+
+function throughput(m: Measured): ThroughputRow[] {
+  return VARIANTS.map((v) => rowOf(m, v, 'bare'));
+}
+
+function traced(m: Measured): TracedRow[] {
+  return TRACED_VARIANTS.map((v) => ({
+    ...rowOf(m, v, 'bare-traced'),
+    ratioUntraced: rowOf(m, v, 'bare').ratio,
+  }));
+}
+
+/** Exemplars on against off, round by round: both ran back to back in each round. */
+function exemplarCost(m: Measured): ExemplarCost {
+  const on = m.runs.get('ours-traced') as Run[];
+  const off = m.runs.get('ours-traced-no-exemplars') as Run[];
+  return {
+    cpuUsDiffs: on.map((x, i) => x.cpuUs - (off[i] as Run).cpuUs),
+    rpsRatios: on.map((x, i) => x.rps / (off[i] as Run).rps),
+    exemplarsOn: m.exemplars.on,
+    exemplarsOff: m.exemplars.off,
+  };
 }
 
 async function scrapes(): Promise<ScrapeRow[]> {
@@ -136,9 +190,14 @@ async function main(): Promise<void> {
       );
     }
   }
-  const t = await throughput();
+  const m = await measureRequests();
+  const t = throughput(m);
+  const tr = traced(m);
+  const ex = exemplarCost(m);
   const s = await scrapes();
   const tTable = throughputTable(t);
+  const trTable = tracedTable(tr);
+  const exTable = exemplarTable(ex);
   const sTable = scrapeTable(s);
   const ours = s[s.length - 1] as ScrapeRow;
   const goals = targetTable(targets(t, s, ours.gzipBytes < ours.plainBytes));
@@ -146,6 +205,12 @@ async function main(): Promise<void> {
     `\nRequest path: GET /users/:id, ${ROUNDS} interleaved rounds of ${SECONDS} s, wrk -t1 -c32\n`,
   );
   console.log(tTable);
+  console.log(
+    '\nRequest path with tracing (tracer provider + http instrumentation, every span sampled, none exported), same rounds\n',
+  );
+  console.log(trTable);
+  console.log('\nExemplars on vs off, both traced, same rounds\n');
+  console.log(exTable);
   console.log(`\nScrape at high cardinality: median of ${SCRAPES} scrapes\n`);
   console.log(sTable);
   console.log('\nTargets\n');
@@ -155,6 +220,20 @@ async function main(): Promise<void> {
     {
       title: 'Throughput vs bare Express (higher is better)',
       bars: t.map((r) => ({ label: r.label, value: r.ratio })),
+    },
+    {
+      title: 'Throughput with tracing vs bare Express with tracing (higher is better)',
+      // Shorter than the table's labels, which would not fit left of the bars.
+      bars: [
+        {
+          label: 'express-otel-metrics, exemplars on',
+          value: rowOf(m, 'ours-traced', 'bare-traced').ratio,
+        },
+        {
+          label: 'express-otel-metrics, exemplars off',
+          value: rowOf(m, 'ours-traced-no-exemplars', 'bare-traced').ratio,
+        },
+      ],
     },
     {
       title: 'Scrape time vs prom-client at 2,000 series (lower is better)',
@@ -171,6 +250,7 @@ async function main(): Promise<void> {
       '@opentelemetry/exporter-prometheus',
       '@opentelemetry/instrumentation-http',
       '@opentelemetry/instrumentation-express',
+      '@opentelemetry/sdk-trace-node',
     ].map(version),
     // `wrk --version` prints its version and exits 1.
     `wrk ${/wrk (\S+)/.exec(spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? '?'}`,
@@ -187,6 +267,18 @@ async function main(): Promise<void> {
     '"vs bare" is the median of the per-round ratios to bare Express; CPU is the server\'s user + system time per request; idle RSS is 2 s after start.',
     '',
     tTable,
+    '',
+    '## Request path with tracing: the same rounds',
+    '',
+    'Each of these apps is started with a preload (src/otel-trace-preload.ts) that registers sdk-trace-node\'s NodeTracerProvider (AlwaysOn sampler, no span processor, so nothing is exported) and @opentelemetry/instrumentation-http, so every request ends inside a sampled server span; there is no metrics part. They run in the rounds above, after the untraced variants. "vs bare + tracing" is the median of the per-round ratios to bare Express with the same tracing; "vs bare (no tracing)" to bare Express of the table above.',
+    '',
+    trTable,
+    '',
+    '### Exemplars on vs off',
+    '',
+    'express-otel-metrics with tracing, defaults (exemplars on: each request looks up the active span and, being sampled, leaves an exemplar on its latency bucket and request count) against `exemplars: false` (no span looked up). Each round ran the two back to back; the figures are per round, then their median.',
+    '',
+    exTable,
     '',
     `## Scrape at high cardinality: ${SCRAPES} interleaved scrapes after populating over HTTP and ${WARMUP_SCRAPES} warm-up scrapes`,
     '',

@@ -58,7 +58,7 @@ export interface Scrape {
 }
 
 /** One scrape on a fresh connection: time to the last byte, bytes on the wire. */
-export function scrape(metricsUrl: string, gzip = false): Promise<Scrape> {
+export function scrape(metricsUrl: string, gzip = false, accept?: string): Promise<Scrape> {
   const url = new URL(metricsUrl);
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
@@ -68,7 +68,10 @@ export function scrape(metricsUrl: string, gzip = false): Promise<Scrape> {
         port: url.port,
         path: url.pathname,
         agent: false,
-        headers: gzip ? { 'Accept-Encoding': 'gzip' } : {},
+        headers: {
+          ...(gzip && { 'Accept-Encoding': 'gzip' }),
+          ...(accept !== undefined && { Accept: accept }),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -94,4 +97,13 @@ export function histogramSeries(body: string, variant: ScrapeVariant): number {
     ours: 'app_request_latency_seconds_count{',
   }[variant];
   return body.split('\n').filter((l) => l.startsWith(family)).length;
+}
+
+/**
+ * Exemplars in one scrape in OpenMetrics, the format that carries them (the 0.0.4 text has no
+ * place for them): samples followed by ` # {trace_id=...}`.
+ */
+export async function exemplarsIn(metricsUrl: string): Promise<number> {
+  const { body } = await scrape(metricsUrl, false, 'application/openmetrics-text; version=1.0.0');
+  return body.split('\n').filter((l) => /^[^#].* # \{[^}]*trace_id="/.test(l)).length;
 }

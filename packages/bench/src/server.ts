@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import express from 'express';
 import promBundle from 'express-prom-bundle';
 import { registerMetrics } from 'express-otel-metrics';
-import { CARDINALITY, type Variant } from './variants.js';
+import { CARDINALITY, isScrapeVariant, type Variant } from './variants.js';
 
 const [variant, port, metricsPort, mode] = process.argv.slice(2) as [
   Variant,
@@ -22,9 +22,15 @@ if (variant === 'prom-bundle') {
       promClient: { collectDefaultMetrics: {} },
     }),
   );
-} else if (variant === 'ours') {
+} else if (
+  variant === 'ours' ||
+  variant === 'ours-traced' ||
+  variant === 'ours-traced-no-exemplars'
+) {
   const handle = registerMetrics(app, {
     endpoint: { host: '127.0.0.1', port: Number(metricsPort) },
+    // Off, no span is looked up: what a traced app saves by turning exemplars off.
+    ...(variant === 'ours-traced-no-exemplars' && { exemplars: false }),
   });
   handle.ready.catch((err: unknown) => {
     console.error(err);
@@ -37,7 +43,7 @@ app.get('/users/:id', (req: Request, res: Response) => {
   res.json({ id, name: `user ${id}`, email: `user${id}@example.com` });
 });
 
-if (mode === 'cardinality' && variant !== 'bare') {
+if (mode === 'cardinality' && isScrapeVariant(variant)) {
   // Distinct route templates, so each one is a series of its own.
   for (let i = 0; i < CARDINALITY[variant].routes; i++) {
     app.all(`/route${i}`, (req: Request, res: Response) => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Variant } from './variants.js';
+import { isTraced, type Variant } from './variants.js';
 
 const started = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -29,7 +29,12 @@ export interface Server {
 /** Starts one variant on core `core`, as its own process, and waits until it listens. */
 export async function startServer(variant: Variant, core: number, mode = ''): Promise<Server> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const preload = variant === 'otel-auto' ? ['--require', join(__dirname, 'otel-preload.js')] : [];
+  const preload =
+    variant === 'otel-auto'
+      ? ['--require', join(__dirname, 'otel-preload.js')]
+      : isTraced(variant)
+        ? ['--require', join(__dirname, 'otel-trace-preload.js')]
+        : [];
   const child = spawn(
     'taskset',
     [
@@ -66,7 +71,7 @@ export async function startServer(variant: Variant, core: number, mode = ''): Pr
     pid: child.pid as number,
     url,
     metricsUrl:
-      variant === 'bare'
+      variant === 'bare' || variant === 'bare-traced'
         ? undefined
         : variant === 'prom-bundle'
           ? `${url}/metrics`

@@ -1,13 +1,29 @@
-/** The apps under test, in the order they run in each round. */
+/** The apps under test with no tracer provider, in the order they run in each round. */
 export const VARIANTS = ['bare', 'prom-bundle', 'otel-auto', 'ours'] as const;
-export type Variant = (typeof VARIANTS)[number];
+/**
+ * The apps under test with a tracer provider and the http instrumentation (otel-trace-preload.ts),
+ * so that every request ends inside a sampled server span: what exemplars cost, against bare
+ * Express traced alike, and ours with exemplars off, which looks up no span. They run after the
+ * untraced ones in each round, in this order.
+ */
+export const TRACED_VARIANTS = ['bare-traced', 'ours-traced', 'ours-traced-no-exemplars'] as const;
+export type UntracedVariant = (typeof VARIANTS)[number];
+export type TracedVariant = (typeof TRACED_VARIANTS)[number];
+export type Variant = UntracedVariant | TracedVariant;
 
 export const LABELS: Record<Variant, string> = {
   bare: 'bare Express',
   'prom-bundle': 'express-prom-bundle + default metrics',
   'otel-auto': 'OTel http + express auto-instrumentation',
   ours: 'express-otel-metrics (defaults)',
+  'bare-traced': 'bare Express + tracing',
+  'ours-traced': 'express-otel-metrics (defaults, exemplars on) + tracing',
+  'ours-traced-no-exemplars': 'express-otel-metrics (exemplars: false) + tracing',
 };
+
+/** Whether the app is started with the tracing preload. */
+export const isTraced = (v: Variant): v is TracedVariant =>
+  (TRACED_VARIANTS as readonly Variant[]).includes(v);
 
 /** Routes, methods and statuses of the high-cardinality scrape benchmark. */
 export const CARDINALITY = {
@@ -23,3 +39,7 @@ export const CARDINALITY = {
 
 export type ScrapeVariant = 'prom-bundle' | 'otel-auto' | 'ours';
 export const SCRAPE_VARIANTS: readonly ScrapeVariant[] = ['prom-bundle', 'otel-auto', 'ours'];
+
+/** Whether the app serves the scrape benchmark's routes (the traced variants do not scrape). */
+export const isScrapeVariant = (v: Variant): v is ScrapeVariant =>
+  (SCRAPE_VARIANTS as readonly Variant[]).includes(v);
