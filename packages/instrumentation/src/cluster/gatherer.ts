@@ -87,6 +87,11 @@ export class Gatherer {
     return this.round;
   }
 
+  /** What a worker of another version sends that this primary cannot read, and leaves out. */
+  private readonly unreadable = (key: string, message: string): void => {
+    this.warn(`snapshot:${key}`, message);
+  };
+
   private stateOf(worker: Worker): WorkerState {
     let state = this.states.get(worker.id);
     if (state === undefined) {
@@ -118,7 +123,7 @@ export class Gatherer {
       if (current) this.waiting?.unreadable.add(worker.id);
     } else if (message.n > state.n) {
       state.n = message.n;
-      state.data = readSnapshot(message.snapshot);
+      state.data = readSnapshot(message.snapshot, this.unreadable);
       state.receivedAt = performance.now();
       state.final = message.final;
     }

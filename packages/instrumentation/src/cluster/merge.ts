@@ -11,6 +11,7 @@ import {
 } from '../export/collected.js';
 import { WORKER_LABEL } from '../labels.js';
 import { CLUSTER_GAUGE_MERGE } from '../names.js';
+import { addExponential, copyExponential, type MutableExponential } from './exponential.js';
 
 /** One process's part in a merge. */
 export interface Contribution {
@@ -64,6 +65,11 @@ export type MergedMetric =
       readonly descriptor: CollectedMetric['descriptor'];
       readonly dataPointType: DataPointType.HISTOGRAM;
       readonly dataPoints: Array<MergedPoint<MutableHistogram>>;
+    }
+  | {
+      readonly descriptor: CollectedMetric['descriptor'];
+      readonly dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM;
+      readonly dataPoints: Array<MergedPoint<MutableExponential>>;
     };
 
 interface MutableHistogram {
@@ -72,15 +78,30 @@ interface MutableHistogram {
   buckets: { boundaries: readonly number[]; counts: number[] };
 }
 
-type Mergeable = Exclude<CollectedMetric, { dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM }>;
-
-/** How the primary merges a metric: by its kind, then by the catalogue (`CLUSTER_GAUGE_MERGE`). */
+/**
+ * How the primary merges a metric: by its kind, then by the catalogue (`CLUSTER_GAUGE_MERGE`). An
+ * exponential histogram is the request latency (under its own name with `latencyHistogram:
+ * 'native'`, under that name and `NATIVE_SUFFIX` beside the classic one with `'both'`), or another
+ * histogram of the app's: a total, as every histogram is, so the catalogue needs no entry for the
+ * `_native` name.
+ */
 export function mergeRuleOf(metric: CollectedMetric): ClusterMerge | undefined {
+  if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return 'total';
   const kind = kindOf(metric);
-  // Exponential histograms have no form in the text format the primary writes.
   if (kind === undefined) return undefined;
   if (kind === 'counter' || kind === 'histogram') return 'total';
   return CLUSTER_GAUGE_MERGE[metric.descriptor.name] ?? 'worker';
+}
+
+/**
+ * What a metric is, for telling whether two processes' can be added: its kind, and an exponential
+ * histogram apart from a classic one (two versions of an app during a rolling deploy, one with
+ * `latencyHistogram: 'native'`, record one name both ways).
+ */
+function shapeOf(metric: CollectedMetric): string | undefined {
+  return metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM
+    ? 'native histogram'
+    : kindOf(metric);
 }
 
 /** The key of a scope: its name and version, which together tell instruments apart. */
@@ -121,12 +142,15 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
 /** A metric while it is being merged: its series by key. */
 interface Merging {
   scope: CollectedScope['scope'];
-  first: Mergeable;
+  first: CollectedMetric;
   rule: ClusterMerge;
-  series: Map<string, MergedPoint<number> | MergedPoint<MutableHistogram>>;
+  series: Map<
+    string,
+    MergedPoint<number> | MergedPoint<MutableHistogram> | MergedPoint<MutableExponential>
+  >;
 }
 
-function boundariesOf(metric: Mergeable): readonly number[] {
+function boundariesOf(metric: CollectedMetric): readonly number[] {
   return metric.dataPointType === DataPointType.HISTOGRAM
     ? (metric.dataPoints[0]?.value.buckets.boundaries ?? [])
     : [];
@@ -172,7 +196,7 @@ function addExemplars(
   }
 }
 
-function addPoints(into: Merging, metric: Mergeable, worker: string): void {
+function addPoints(into: Merging, metric: CollectedMetric, worker: string): void {
   const keys = new SeriesKeys();
   for (const point of metric.dataPoints) {
     const attributes =
@@ -182,10 +206,22 @@ function addPoints(into: Merging, metric: Mergeable, worker: string): void {
     const { value, exemplars } = point;
     // A copy of the first process's exemplars, into which the others' are merged.
     const own = exemplars !== undefined && { exemplars: [...exemplars] };
+    if (typeof value === 'object' && 'scale' in value) {
+      if (existing === undefined) {
+        into.series.set(key, { attributes, key, value: copyExponential(value), ...own });
+      } else if (typeof existing.value === 'object' && 'scale' in existing.value) {
+        addExponential(existing.value, value);
+        // No recorder keeps exemplars of exponential histograms yet. Should one, they are merged
+        // by slot as the classic histograms' are, so its slots must mean the same in every
+        // process whatever the scale (not bucket indexes, which move with it).
+        mergeExemplars(existing, exemplars);
+      }
+      continue;
+    }
     if (typeof value === 'object') {
       if (existing === undefined) {
         into.series.set(key, { attributes, key, value: copyHistogram(value), ...own });
-      } else if (typeof existing.value === 'object') {
+      } else if (typeof existing.value === 'object' && !('scale' in existing.value)) {
         addHistogram(existing.value, value);
         mergeExemplars(existing, exemplars);
       }
@@ -231,27 +267,26 @@ export function mergeCollected(
       for (const metric of metrics) {
         const rule = mergeRuleOf(metric);
         if (rule === undefined || (!fresh && rule !== 'total')) continue;
-        const mergeable = metric as Mergeable;
         const { name } = metric.descriptor;
         const id = `${scopeId}\u0000${name}`;
         let into = merging.get(id);
         if (into === undefined) {
-          into = { scope, first: mergeable, rule, series: new Map() };
+          into = { scope, first: metric, rule, series: new Map() };
           merging.set(id, into);
-        } else if (kindOf(into.first) !== kindOf(mergeable)) {
+        } else if (shapeOf(into.first) !== shapeOf(metric)) {
           warn(
             `kind:${name}`,
-            `metric ${name} is a ${kindOf(mergeable)} in one process and a ${kindOf(into.first)} in another; only the first is served`,
+            `metric ${name} is a ${shapeOf(metric)} in one process and a ${shapeOf(into.first)} in another; only the first is served`,
           );
           continue;
-        } else if (!sameItems(boundariesOf(into.first), boundariesOf(mergeable))) {
+        } else if (!sameItems(boundariesOf(into.first), boundariesOf(metric))) {
           warn(
             `bounds:${name}`,
             `histogram ${name} has different buckets in two processes; only the first's are served`,
           );
           continue;
         }
-        addPoints(into, mergeable, worker);
+        addPoints(into, metric, worker);
       }
     }
   }
