@@ -5,7 +5,10 @@
  * serializer, the writer's text format 0.0.4, its OpenMetrics 1.0 of the same data, and its
  * OpenMetrics with an exemplar on one bucket of every histogram series and on every counter
  * series, which the package's exemplar store keeps and puts on the SDK's data (its `decorate`,
- * timed with the writing). From
+ * timed with the writing); Prometheus' protobuf format of the same data, without and with the
+ * exemplars; and both formats of the same observations recorded as `latencyHistogram: 'both'`
+ * records them (a second, exponential, aggregation of the latency, whose native buckets the
+ * protobuf format writes beside the classic ones). From
  * packages/instrumentation:
  *
  *   esbuild=$(ls -d ../../node_modules/.pnpm/esbuild@* | head -1)/node_modules/esbuild/bin/esbuild
@@ -16,13 +19,18 @@
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import {
+  AggregationType,
   DataPointType,
   MeterProvider,
   type Histogram,
   type ResourceMetrics,
+  type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { TraceFlags, type SpanContext } from '@opentelemetry/api';
+import { CATALOGUE } from '../src/catalogue';
 import { ExemplarStore } from '../src/exemplars/store';
+import { NATIVE_SUFFIX } from '../src/export/collected';
+import { writeProtobuf } from '../src/export/protobuf-writer';
 import { writeExposition } from '../src/export/writer';
 import { INSTRUMENTS, METER_NAME } from '../src/names';
 import { LABELS } from '../src/labels';
@@ -40,9 +48,22 @@ const COUNT_LABELS = [LABELS.method, LABELS.endpoint, LABELS.httpStatus];
 /** Above the 4,000 counter series, so that no series overflows (the store keeps none then). */
 const OPTIONS = resolveOptions({ cardinalityLimit: 10_000 });
 
-async function collect(): Promise<{ resourceMetrics: ResourceMetrics; stop: () => Promise<void> }> {
+/** The latency's native half, as `latencyHistogram: 'both'` adds it (views.ts). */
+const NATIVE_VIEW: ViewOptions = {
+  instrumentName: INSTRUMENTS.requestLatency,
+  name: `${CATALOGUE.app.requestLatency.prometheus.name}${NATIVE_SUFFIX}`,
+  aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 160 } },
+  aggregationCardinalityLimit: OPTIONS.cardinalityLimit,
+};
+
+async function collect(
+  views: ViewOptions[] = [],
+): Promise<{ resourceMetrics: ResourceMetrics; stop: () => Promise<void> }> {
   const reader = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [reader], views: viewsFor(OPTIONS) });
+  const provider = new MeterProvider({
+    readers: [reader],
+    views: [...viewsFor(OPTIONS), ...views],
+  });
   const meter = provider.getMeter(METER_NAME);
   const latency = meter.createHistogram(INSTRUMENTS.requestLatency, { unit: 's' });
   const count = meter.createCounter(INSTRUMENTS.requestCount);
@@ -98,16 +119,24 @@ function median(values: number[]): number {
   return sorted[sorted.length >> 1] as number;
 }
 
+/** What a variant writes: the text, or the protobuf format's bytes. */
+type Written = string | Buffer;
+
+function size(written: Written): number {
+  return typeof written === 'string' ? Buffer.byteLength(written) : written.length;
+}
+
 /** One run of `write`, in milliseconds; flattening the string is part of the cost. */
-function once(write: () => string): number {
+function once(write: () => Written): number {
   const start = performance.now();
   // The response writes the text out whole.
-  Buffer.byteLength(write());
+  size(write());
   return performance.now() - start;
 }
 
 async function main(): Promise<void> {
   const { resourceMetrics, stop } = await collect();
+  const both = await collect([NATIVE_VIEW]);
   const serializer = new PrometheusSerializer('', false, undefined, true, true);
   const stock = (): string => serializer.serialize(resourceMetrics);
   const options = { targetInfo: false, scopeInfo: false };
@@ -117,14 +146,26 @@ async function main(): Promise<void> {
   const store = exemplarStore(resourceMetrics);
   const openMetricsExemplars = (): string =>
     writeExposition(store.decorate(resourceMetrics), { ...options, format: 'openmetrics' });
+  const protobuf = (): Buffer => writeProtobuf(resourceMetrics, options);
+  const protobufExemplars = (): Buffer => writeProtobuf(store.decorate(resourceMetrics), options);
+  const bothText = (): string => writeExposition(both.resourceMetrics, options);
+  const bothProtobuf = (): Buffer => writeProtobuf(both.resourceMetrics, options);
   if (ours() !== stock()) throw new Error('the writer and the stock serializer disagree');
   if (!openMetricsExemplars().includes('} 1 # {trace_id="')) throw new Error('no exemplars');
-  const variants: Record<string, () => string> = {
+  if (!protobufExemplars().includes('trace_id')) throw new Error('no exemplars in protobuf');
+  if (bothText() !== ours()) throw new Error("the text of 'both' is not the classic text");
+  if (bothProtobuf().length <= protobuf().length) throw new Error('no native buckets');
+  const variants: Record<string, () => Written> = {
     stock,
     'text 0.0.4': ours,
     openmetrics: openMetrics,
     // The store's decorate() included: what a scrape with exemplars costs past the collection.
     'openmetrics + exemplars': openMetricsExemplars,
+    protobuf,
+    'protobuf + exemplars': protobufExemplars,
+    // The text of 'both' is the classic text: what the two aggregations cost it is skipping one.
+    'text 0.0.4, both': bothText,
+    'protobuf, both': bothProtobuf,
   };
   const entries = Object.entries(variants);
   for (const [, write] of entries) for (let i = 0; i < WARMUP; i++) write();
@@ -133,7 +174,7 @@ async function main(): Promise<void> {
   const times = new Map<string, number[]>(entries.map(([name]) => [name, []]));
   for (let i = 0; i < RUNS; i++) {
     for (let j = 0; j < entries.length; j++) {
-      const [name, write] = entries[(i + j) % entries.length] as [string, () => string];
+      const [name, write] = entries[(i + j) % entries.length] as [string, () => Written];
       times.get(name)?.push(once(write));
     }
   }
@@ -141,13 +182,14 @@ async function main(): Promise<void> {
   for (const [name, write] of entries) {
     const ms = median(times.get(name) as number[]);
     const ratio = name === 'stock' ? '' : `  x${(ms / text).toFixed(2)} of text 0.0.4`;
-    const bytes = Buffer.byteLength(write());
+    const bytes = size(write());
     console.log(
       `${name.padEnd(24)} median ${ms.toFixed(2).padStart(7)} ms  ${bytes} bytes${ratio}`,
     );
   }
   console.log(`speed-up over stock x${(median(times.get('stock') as number[]) / text).toFixed(1)}`);
   await stop();
+  await both.stop();
 }
 
 void main();

@@ -11,6 +11,7 @@ import {
   type CatalogueEntry,
   type SeriesDef,
 } from './catalogue.js';
+import { NATIVE_SUFFIX } from './export/collected.js';
 import { instrumentName } from './instruments.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
 import type { CollectorGroup, RegisterMetricsOptions } from './options/types.js';
@@ -35,16 +36,47 @@ export function createViews(options?: RegisterMetricsOptions): ViewOptions[] {
 
 type ViewSettings = Pick<
   ResolvedOptions,
-  'latencyBuckets' | 'gcDurationBuckets' | 'cardinalityLimit' | 'naming'
+  | 'latencyBuckets'
+  | 'gcDurationBuckets'
+  | 'cardinalityLimit'
+  | 'naming'
+  | 'latencyHistogram'
+  | 'nativeHistogramMaxSize'
 >;
 
-/** The Views of the naming in `options`, one for each series of the catalogue that needs one. */
+/**
+ * The Views of the naming in `options`, one for each series of the catalogue that needs one, and
+ * a second for the latency histogram's native half with `latencyHistogram: 'both'`.
+ */
 export function viewsFor(options: ViewSettings): ViewOptions[] {
   return ENTRIES.flatMap((entry) => {
     const series = seriesOf(entry, options.naming);
-    const view = series === undefined ? undefined : viewOf(series, options);
-    return view === undefined ? [] : [view];
+    if (series === undefined) return [];
+    const view = viewOf(series, options);
+    const views = view === undefined ? [] : [view];
+    if (series.buckets === 'latencyBuckets' && options.latencyHistogram === 'both') {
+      views.push({ ...(view as ViewOptions), ...nativeOf(series, options) });
+    }
+    return views;
   });
+}
+
+/**
+ * The latency histogram's native form: OpenTelemetry's base-2 exponential aggregation, under the
+ * series' name with `'native'`, under that name and NATIVE_SUFFIX with `'both'` (the classic View
+ * keeps the name). Min and max as for the classic form.
+ */
+function nativeOf(series: SeriesDef, options: ViewSettings): Partial<ViewOptions> {
+  return {
+    ...(options.latencyHistogram === 'both' && { name: `${series.name}${NATIVE_SUFFIX}` }),
+    aggregation: {
+      type: AggregationType.EXPONENTIAL_HISTOGRAM,
+      options: {
+        maxSize: options.nativeHistogramMaxSize,
+        ...(options.naming === 'prometheus' && { recordMinMax: false }),
+      },
+    },
+  };
 }
 
 /**
@@ -67,7 +99,10 @@ function viewOf(series: SeriesDef, options: ViewSettings): ViewOptions | undefin
     if (series.meter !== undefined) view.description = series.description;
     needed = true;
   }
-  if (series.buckets !== undefined) {
+  if (series.buckets === 'latencyBuckets' && options.latencyHistogram === 'native') {
+    Object.assign(view, nativeOf(series, options));
+    needed = true;
+  } else if (series.buckets !== undefined) {
     view.aggregation = {
       type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
       options: {

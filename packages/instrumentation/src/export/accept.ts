@@ -1,6 +1,11 @@
 // Content negotiation of the metrics endpoint's format, from the scraper's `Accept` header:
-// OpenMetrics 1.0.0 when the scraper prefers it, else Prometheus' text format 0.0.4, which is also
-// the answer to no header, to `*/*` and to a header naming neither.
+// OpenMetrics 1.0.0 or Prometheus' protobuf format when the scraper prefers it, else Prometheus'
+// text format 0.0.4, which is also the answer to no header, to `*/*` and to a header naming
+// neither.
+//
+// - Prometheus 2.42 with `--enable-feature=native-histograms` (scrape/scrape.go
+//   `scrapeAcceptHeaderWithProtobuf`), the one exposition that carries native histograms:
+//   `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1`
 //
 // What scrapers send:
 //
@@ -38,7 +43,7 @@
 import { weight } from './accept-encoding.js';
 
 /** The formats the endpoint writes. */
-export type ExpositionFormat = 'text' | 'openmetrics';
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
 
 /** The escaping schemes of Prometheus' negotiation of UTF-8 names (docs/instrumenting/escaping_schemes.md). */
 export const ESCAPING_SCHEMES = ['allow-utf-8', 'underscores', 'dots', 'values'] as const;
@@ -57,20 +62,34 @@ export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE =
   'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
+/** The message type named by the protobuf format's `proto` parameter. */
+const METRIC_FAMILY = 'io.prometheus.client.MetricFamily';
+
+/**
+ * Prometheus' protobuf format: length-delimited `MetricFamily` messages (prometheus/docs
+ * docs/instrumenting/exposition_formats.md, "Protobuf format"; client_golang's expfmt
+ * `FmtProtoDelim`).
+ */
+export const PROTOBUF_CONTENT_TYPE = `application/vnd.google.protobuf; proto=${METRIC_FAMILY}; encoding=delimited`;
+
 const TEXT: Negotiated = { format: 'text', escaping: undefined };
 
 interface Offer {
   readonly format: ExpositionFormat;
   readonly type: string;
   readonly subtype: string;
-  /** The version written, which is also the one an element without a version asks for. */
-  readonly version: string;
+  /**
+   * The version written, which is also the one an element without a version asks for; undefined
+   * for the protobuf format, which has none but must name its message type and encoding.
+   */
+  readonly version: string | undefined;
 }
 
 /** In the order a wildcard picks them. */
 const OFFERS: readonly Offer[] = [
   { format: 'text', type: 'text', subtype: 'plain', version: '0.0.4' },
   { format: 'openmetrics', type: 'application', subtype: 'openmetrics-text', version: '1.0.0' },
+  { format: 'protobuf', type: 'application', subtype: 'vnd.google.protobuf', version: undefined },
 ];
 
 interface MediaRange {
@@ -78,6 +97,9 @@ interface MediaRange {
   readonly subtype: string;
   readonly version: string | undefined;
   readonly escaping: string | undefined;
+  /** The protobuf format's `proto` and `encoding` parameters. */
+  readonly proto: string | undefined;
+  readonly encoding: string | undefined;
   readonly q: number;
   /** Its place in the header, for ties. */
   readonly index: number;
@@ -104,6 +126,8 @@ function parse(header: string): MediaRange[] {
     if (type === '' || subtype === '') continue;
     let version: string | undefined;
     let escaping: string | undefined;
+    let proto: string | undefined;
+    let encoding: string | undefined;
     for (const param of params) {
       const equals = param.indexOf('=');
       if (equals < 0) continue;
@@ -111,18 +135,37 @@ function parse(header: string): MediaRange[] {
       const value = unquote(param.slice(equals + 1).trim());
       if (key === 'version') version ??= value;
       else if (key === 'escaping') escaping ??= value;
+      else if (key === 'proto') proto ??= value;
+      else if (key === 'encoding') encoding ??= value;
     }
-    ranges.push({ type, subtype, version, escaping, q: weight(params), index: ranges.length });
+    ranges.push({
+      type,
+      subtype,
+      version,
+      escaping,
+      proto,
+      encoding,
+      q: weight(params),
+      index: ranges.length,
+    });
   }
   return ranges;
 }
 
 /** How specifically `range` names `offer`, from 0 (any type) to 3 (type and version); -1 if not. */
 function specificity(range: MediaRange, offer: Offer): number {
+  // A binary answer goes only to a scraper that names it; no wildcard stands for it.
+  if (offer.format === 'protobuf' && (range.type === '*' || range.subtype === '*')) return -1;
   if (range.type === '*') return range.subtype === '*' ? 0 : -1;
   if (range.type !== offer.type) return -1;
   if (range.subtype === '*') return 1;
   if (range.subtype !== offer.subtype) return -1;
+  // Protobuf is of use only as the one message type and framing written here, and is asked for by
+  // name alone: client_golang's `NegotiateAccept` takes it only with `proto=` naming
+  // MetricFamily, and writes the `delimited` encoding (others, `text`, `compact-text`, are not).
+  if (offer.format === 'protobuf') {
+    return range.proto === METRIC_FAMILY && range.encoding === 'delimited' ? 3 : -1;
+  }
   if (range.version === undefined) return 2;
   return range.version === offer.version ? 3 : -1;
 }
@@ -171,6 +214,11 @@ export function contentTypeOf(negotiated: Negotiated): string {
   const { format, escaping } = negotiated;
   if (format === 'openmetrics') {
     return `${OPENMETRICS_CONTENT_TYPE}; escaping=${escaping ?? 'underscores'}`;
+  }
+  if (format === 'protobuf') {
+    return escaping === undefined
+      ? PROTOBUF_CONTENT_TYPE
+      : `${PROTOBUF_CONTENT_TYPE}; escaping=${escaping}`;
   }
   return escaping === undefined ? TEXT_CONTENT_TYPE : `${TEXT_CONTENT_TYPE}; escaping=${escaping}`;
 }

@@ -108,8 +108,8 @@ export type CollectedMetric =
 
 /**
  * The kind of a collected metric, as the catalogue names kinds: a sum that can go down is an
- * `updown`, which Prometheus shows as a gauge. Undefined for an exponential histogram, which the
- * text format and the cluster's snapshots have no form for.
+ * `updown`, which Prometheus shows as a gauge. Undefined for an exponential histogram, which is
+ * no instrument kind of the catalogue (the writers and the cluster's snapshots take it apart).
  */
 export function kindOf(metric: CollectedMetric): InstrumentKind | undefined {
   switch (metric.dataPointType) {

@@ -19,6 +19,7 @@ import {
 import { acceptsGzip } from './accept-encoding.js';
 import type { Collected } from './collected.js';
 import { createScrapeGate, type ScrapeLimits } from './scrape-gate.js';
+import { writeProtobufInSlices } from './protobuf-writer.js';
 import { writeExpositionInSlices } from './writer.js';
 
 /**
@@ -193,6 +194,8 @@ export function createExposition(
     naming: Naming;
     /** See WriterOptions.translationStrategy. */
     translationStrategy?: TranslationStrategy;
+    /** See WriterOptions.nativeHistogramMaxScale. */
+    nativeHistogramMaxScale?: number;
     cardinalityLimit: number;
     endpoint: { timeout: number } & ScrapeLimits;
     /** See WriterOptions.constantLabels. */
@@ -206,6 +209,9 @@ export function createExposition(
     scopeInfo: options.scopeInfo,
     naming: options.naming,
     translationStrategy: options.translationStrategy,
+    ...(options.nativeHistogramMaxScale !== undefined && {
+      nativeHistogramMaxScale: options.nativeHistogramMaxScale,
+    }),
     constantLabels: options.constantLabels ?? '',
     warn: (key: string, message: string) => report.warn(`exposition:${key}`, message),
   };
@@ -248,11 +254,8 @@ export function createExposition(
   async function makeAnswer(collected: Collected, negotiated: Negotiated): Promise<Answer> {
     const { format, escaping } = negotiated;
     // A scrape sends bytes: the writer's buffer goes out as it is, with no string in between.
-    const body = await writeExpositionInSlices(
-      collected,
-      { ...writerOptions, format, escaping },
-      WRITE_SLICE_MS,
-    );
+    const write = format === 'protobuf' ? writeProtobufInSlices : writeExpositionInSlices;
+    const body = await write(collected, { ...writerOptions, format, escaping }, WRITE_SLICE_MS);
     let gzipped: Promise<Buffer | undefined> | undefined;
     return {
       body,

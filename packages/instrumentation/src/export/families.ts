@@ -1,12 +1,38 @@
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { InstrumentKind, Naming } from '../catalogue.js';
 import type { TranslationStrategy } from '../options/types.js';
-import { kindOf, type Collected, type CollectedMetric, type CollectedScope } from './collected.js';
+import {
+  kindOf,
+  NATIVE_SUFFIX,
+  type Collected,
+  type CollectedMetric,
+  type CollectedScope,
+} from './collected.js';
 import { escapeName } from './escaping.js';
 import { prometheusName, prometheusType, utf8PrometheusName } from './prometheus-name.js';
 import { metricName } from './text-format.js';
 
 /** The family of the resource's attributes, written first when asked for. */
 export const TARGET_INFO = 'target_info';
+
+/** An exponential histogram metric, what Prometheus calls a native histogram. */
+export type ExponentialMetric = Extract<
+  CollectedMetric,
+  { dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM }
+>;
+
+/** One instrument's metric in a family. */
+export interface Member {
+  readonly metric: CollectedMetric;
+  readonly scope: CollectedScope['scope'];
+  /**
+   * With `latencyHistogram: 'both'`, the exponential histogram recorded beside this classic one
+   * under its name and NATIVE_SUFFIX (collected.ts), in the same scope: the native buckets of the
+   * same series, which Prometheus' protobuf format carries in the classic series' own messages.
+   * The text formats have no place for them and leave it out.
+   */
+  readonly native?: ExponentialMetric;
+}
 
 /** One name in the exposition, with the instruments that write under it. */
 export interface Family {
@@ -15,15 +41,49 @@ export interface Family {
   readonly type: string;
   help: string;
   unit: string;
-  readonly members: Array<{ metric: CollectedMetric; scope: CollectedScope['scope'] }>;
+  readonly members: Member[];
   /** Two instruments gave the name different types; neither is written. */
   dropped: boolean;
 }
 
-/** The Prometheus type of a kind; exponential histograms have no form in the 0.0.4 text format. */
+/**
+ * The kind a metric's family is named and typed by: a histogram for an exponential histogram too,
+ * which every format writes as one (a native histogram in protobuf; its count and sum in the text
+ * formats, as client_golang writes a histogram without classic buckets).
+ */
+function familyKind(metric: CollectedMetric): InstrumentKind | undefined {
+  return metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM
+    ? 'histogram'
+    : kindOf(metric);
+}
+
+/** The Prometheus type of a kind. */
 function typeOfKind(kind: InstrumentKind | undefined): string {
   if (kind === undefined) return 'untyped';
   return kind === 'updown' ? 'gauge' : kind;
+}
+
+/**
+ * The native halves of a scope's histograms (see {@link Member.native}), by the name of the
+ * classic metric they belong to: an exponential histogram named as a classic histogram of the
+ * scope plus NATIVE_SUFFIX. One without such a classic histogram is a family of its own.
+ */
+function nativeHalves(metrics: readonly CollectedMetric[]): Map<string, ExponentialMetric> {
+  const halves = new Map<string, ExponentialMetric>();
+  let classic: Set<string> | undefined;
+  for (const metric of metrics) {
+    if (metric.dataPointType !== DataPointType.EXPONENTIAL_HISTOGRAM) continue;
+    const { name } = metric.descriptor;
+    if (!name.endsWith(NATIVE_SUFFIX)) continue;
+    classic ??= new Set(
+      metrics
+        .filter((m) => m.dataPointType === DataPointType.HISTOGRAM)
+        .map((m) => m.descriptor.name),
+    );
+    const base = name.slice(0, -NATIVE_SUFFIX.length);
+    if (classic.has(base) && !halves.has(base)) halves.set(base, metric);
+  }
+  return halves;
 }
 
 /**
@@ -39,7 +99,7 @@ function familyOf(
   naming: Naming,
   strategy: TranslationStrategy,
 ): { name: string; type: string } | undefined {
-  const kind = kindOf(metric);
+  const kind = familyKind(metric);
   if (naming === 'semconv') {
     const { name: otelName, unit } = metric.descriptor;
     if (strategy === 'NoUTF8EscapingWithSuffixes') {
@@ -63,7 +123,9 @@ function familyOf(
 /**
  * Groups the metrics by family name, in order of first appearance: one HELP and TYPE per name
  * even when several scopes record it. A name claimed with two types is dropped whole, as the
- * stock exporter does, since Prometheus would reject the second TYPE.
+ * stock exporter does, since Prometheus would reject the second TYPE. The native half of a
+ * histogram recorded both ways is no family of its own but the {@link Member.native} of its
+ * classic half.
  */
 export function collectFamilies(
   resourceMetrics: Collected,
@@ -84,8 +146,21 @@ export function collectFamilies(
     });
   }
   for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+    const halves = nativeHalves(metrics);
     for (const metric of metrics) {
       const { descriptor } = metric;
+      let native: ExponentialMetric | undefined;
+      if (halves.size > 0) {
+        if (metric.dataPointType === DataPointType.HISTOGRAM) {
+          native = halves.get(descriptor.name);
+        } else if (
+          metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM &&
+          halves.get(descriptor.name.slice(0, -NATIVE_SUFFIX.length)) === metric
+        ) {
+          continue;
+        }
+      }
+      const member: Member = native === undefined ? { metric, scope } : { metric, scope, native };
       const named = familyOf(metric, naming, strategy);
       if (named === undefined) {
         warn(
@@ -103,7 +178,7 @@ export function collectFamilies(
           type,
           help,
           unit,
-          members: [{ metric, scope }],
+          members: [member],
           dropped: false,
         });
         continue;
@@ -123,7 +198,7 @@ export function collectFamilies(
       else if (descriptor.unit !== '' && descriptor.unit !== family.unit) {
         warn(`unit:${name}`, `metric "${name}" has two units; the first is kept`);
       }
-      family.members.push({ metric, scope });
+      family.members.push(member);
     }
   }
   const kept: Family[] = [];

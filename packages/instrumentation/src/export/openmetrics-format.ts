@@ -126,6 +126,18 @@ export function canonicalBound(bound: number | undefined): string {
 }
 
 /**
+ * Whether an exemplar's labels are within {@link EXEMPLAR_LABELS_MAX}. Prometheus' storage holds
+ * exemplars of every format to the same limit (prometheus/prometheus tsdb/exemplar.go, against
+ * model/exemplar/exemplar.go `ExemplarMaxLabelSetLength`), so the protobuf writer applies it too.
+ */
+export function exemplarLabelsFit(exemplar: Exemplar): boolean {
+  // JavaScript's length counts UTF-16 code units, never fewer than the UTF-8 characters counted.
+  return (
+    EXEMPLAR_NAMES_LENGTH + exemplar.traceId.length + exemplar.spanId.length <= EXEMPLAR_LABELS_MAX
+  );
+}
+
+/**
  * What follows a sample that carries an exemplar (the ABNF's `exemplar`):
  * ` # {trace_id="…",span_id="…"} <value> <timestamp in seconds>`, the labels OpenTelemetry's
  * compatibility specification gives a trace's exemplar ("Exemplar Conversion"). Undefined when
@@ -135,10 +147,7 @@ export function canonicalBound(bound: number | undefined): string {
  */
 export function exemplarText(exemplar: Exemplar): string | undefined {
   const { traceId, spanId, value, timestamp } = exemplar;
-  // JavaScript's length counts UTF-16 code units, never fewer than the UTF-8 characters counted.
-  if (EXEMPLAR_NAMES_LENGTH + traceId.length + spanId.length > EXEMPLAR_LABELS_MAX) {
-    return undefined;
-  }
+  if (!exemplarLabelsFit(exemplar)) return undefined;
   // A division by 1000 is correctly rounded, so a whole number of milliseconds prints as its
   // seconds with at most three decimals.
   const seconds = Number.isFinite(timestamp) ? ` ${sampleValue(timestamp / 1000)}` : '';

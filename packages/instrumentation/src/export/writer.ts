@@ -9,6 +9,7 @@ import type {
   CollectedMetric,
   CollectedScope,
   Exemplar,
+  ExponentialHistogramValue,
   HistogramValue,
   Point,
 } from './collected.js';
@@ -62,11 +63,18 @@ export interface WriterOptions {
    */
   constantLabels?: string;
   /**
-   * `'text'`, Prometheus' text format 0.0.4, or `'openmetrics'`, OpenMetrics 1.0.0 (which alone
-   * carries the points' exemplars).
+   * `'text'`, Prometheus' text format 0.0.4, or `'openmetrics'`, OpenMetrics 1.0.0 (the text
+   * format that carries the points' exemplars). `'protobuf'` is protobuf-writer.ts' to write;
+   * given here, it writes the 0.0.4 text.
    * @default 'text'
    */
   format?: ExpositionFormat;
+  /**
+   * The finest schema Prometheus' protobuf format writes a native histogram in, from -4 to 8
+   * (native-histogram.ts `nativeSchema`); the text formats write no native buckets.
+   * @default 8
+   */
+  nativeHistogramMaxScale?: number;
   /**
    * Told when a metric cannot be written as recorded (dropped, or written without samples);
    * `key` names the problem, so a caller can report each one once.
@@ -74,7 +82,7 @@ export interface WriterOptions {
   warn?: (key: string, message: string) => void;
 }
 
-type Warn = (key: string, message: string) => void;
+export type Warn = (key: string, message: string) => void;
 
 const NO_METRICS = '# no registered metrics';
 
@@ -82,13 +90,13 @@ const NO_METRICS = '# no registered metrics';
  * Points written between two looks at the clock. A histogram point is 17 lines with the default
  * buckets, so 64 of them are about 90 KB of text, well under a millisecond.
  */
-const POINTS_PER_CHECK = 64;
+export const POINTS_PER_CHECK = 64;
 
 /**
  * The writer's work, as a generator that pauses every {@link POINTS_PER_CHECK} points; whoever
  * drives it decides whether to give the event loop a turn there.
  */
-type Work = Generator<void, void, void>;
+export type Work = Generator<void, void, void>;
 
 /** Label prefixes (`name="`) by attribute key, built once per exposition. */
 interface LabelPrefixes {
@@ -333,6 +341,43 @@ function* writeOpenMetricsHistograms(
   }
 }
 
+/**
+ * The samples of an exponential histogram in the text formats, which have no native buckets: as
+ * client_golang's text encoder writes a histogram without classic buckets (prometheus/common
+ * expfmt/text_create.go adds the `+Inf` bucket a histogram lacks), the `+Inf` bucket (the count),
+ * `_count` and `_sum`, so that `rate(_sum) / rate(_count)` and `promtool check metrics` work on a
+ * scrape of either format, and the series are those a Prometheus that ignores native histograms
+ * makes of the protobuf format's message. In the order of each format's classic histograms: count,
+ * sum, bucket in 0.0.4 (the stock serializer's), bucket, count, sum in OpenMetrics, where a point
+ * without a sum has no `_count` either (see writeOpenMetricsHistograms).
+ */
+function* writeNativeCounts(
+  sink: TextSink,
+  name: string,
+  points: ReadonlyArray<Point<ExponentialHistogramValue>>,
+  extra: string,
+  prefixes: LabelPrefixes,
+  openMetrics: boolean,
+): Work {
+  const count = sampleName(`${name}_count`);
+  const sum = sampleName(`${name}_sum`);
+  const bucket = sampleName(`${name}_bucket`).open;
+  const inf = 'le="+Inf"} ';
+  let written = 0;
+  for (const point of points) {
+    if (++written % POINTS_PER_CHECK === 0) yield;
+    const labels = joinLabels(attributeLabels(point.attributes, prefixes), extra);
+    const histogram = point.value;
+    const total = sampleValue(histogram.count);
+    const infLine = `${labels === '' ? bucket : `${bucket}${labels},`}${inf}${total}\n`;
+    const hasSum = histogram.sum !== undefined && histogram.sum !== null;
+    if (openMetrics) sink.add(infLine);
+    if (hasSum || !openMetrics) sink.add(`${series(count, labels)}${total}\n`);
+    if (hasSum) sink.add(`${series(sum, labels)}${sampleValue(histogram.sum as number)}\n`);
+    if (!openMetrics) sink.add(infLine);
+  }
+}
+
 function* writeSamples(
   sink: TextSink,
   name: string,
@@ -355,9 +400,10 @@ function* writeSamples(
       return openMetrics
         ? yield* writeOpenMetricsHistograms(sink, name, metric.dataPoints, extra, prefixes, warn)
         : yield* writeHistograms(sink, name, metric.dataPoints, extra, prefixes);
+    case DataPointType.EXPONENTIAL_HISTOGRAM:
+      return yield* writeNativeCounts(sink, name, metric.dataPoints, extra, prefixes, openMetrics);
     default:
-      // Exponential histograms have no form in this text format; the family keeps its HELP and
-      // TYPE, as the stock exporter writes it.
+      // A type of data point this writer does not know yet: the family keeps its HELP and TYPE.
       warn(`points:${name}`, `metric "${name}" has data points the text format cannot hold`);
   }
 }
@@ -440,6 +486,10 @@ function namesOf(options: WriterOptions): {
  * Or, with `format: 'openmetrics'`, the same families and series in OpenMetrics 1.0.0: the
  * metadata of openmetrics-format.ts, histograms as writeOpenMetricsHistograms writes them, the
  * points' exemplars, and `# EOF` at the end.
+ *
+ * An exponential histogram, which neither format has buckets for, is a histogram family of its
+ * count and sum (writeNativeCounts); the native half of a histogram recorded both ways is left out
+ * (families.ts), its classic half carrying the series.
  */
 function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterOptions): Work {
   const names = namesOf(options);
@@ -482,8 +532,22 @@ function* writeInto(sink: TextSink, resourceMetrics: Collected, options: WriterO
 }
 
 /** Runs the writer's work to its end without a pause. */
-function finish(work: Work): void {
+export function finish(work: Work): void {
   while (!work.next().done);
+}
+
+/**
+ * Runs the writer's work in slices of about `sliceMs`, with a turn of the event loop between
+ * them.
+ */
+export async function finishInSlices(work: Work, sliceMs: number): Promise<void> {
+  let sliceStart = performance.now();
+  while (!work.next().done) {
+    if (performance.now() - sliceStart >= sliceMs) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+  }
 }
 
 export function writeExposition(resourceMetrics: Collected, options: WriterOptions): string {
@@ -505,13 +569,6 @@ export async function writeExpositionInSlices(
   sliceMs: number,
 ): Promise<Buffer> {
   const sink = new TextSink();
-  const work = writeInto(sink, resourceMetrics, options);
-  let sliceStart = performance.now();
-  while (!work.next().done) {
-    if (performance.now() - sliceStart >= sliceMs) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
-  }
+  await finishInSlices(writeInto(sink, resourceMetrics, options), sliceMs);
   return sink.bytes();
 }

@@ -26,7 +26,7 @@ export type RecordRequest = (
 
 export interface RecorderDeps {
   meter: Meter;
-  options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets'> & {
+  options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets' | 'latencyHistogram'> & {
     extraLabels?: ResolvedOptions['extraLabels'];
   };
   /** The route template, or {@link UNMATCHED_ENDPOINT}. */
@@ -43,6 +43,14 @@ export function createRequestRecorder(deps: RecorderDeps): RecordRequest {
 }
 
 /** The label names of a request series, as the exemplar store keys it: its own, then the user's. */
+/**
+ * Latency exemplars sit on classic buckets: a `'native'` latency histogram has none, and its
+ * requests keep exemplars on their count alone.
+ */
+function classicExemplars(options: RecorderDeps['options']): boolean {
+  return options.latencyHistogram !== 'native';
+}
+
 function labelNamesOf(series: SeriesDef, options: RecorderDeps['options']): string[] {
   return [...series.attributes, ...(options.extraLabels?.names ?? [])];
 }
@@ -63,11 +71,13 @@ function prometheusRecorder({
     options.latencyBuckets,
   );
   const count = createCounter(meter, requestCount.prometheus);
-  const latencyExemplars = exemplars?.histogram(
-    requestLatency.prometheus.name,
-    labelNamesOf(requestLatency.prometheus, options),
-    options.latencyBuckets,
-  );
+  const latencyExemplars = classicExemplars(options)
+    ? exemplars?.histogram(
+        requestLatency.prometheus.name,
+        labelNamesOf(requestLatency.prometheus, options),
+        options.latencyBuckets,
+      )
+    : undefined;
   const countExemplars = exemplars?.counter(
     requestCount.prometheus.name,
     labelNamesOf(requestCount.prometheus, options),
@@ -120,11 +130,9 @@ function semconvRecorder({
 }: RecorderDeps): RecordRequest {
   const series = CATALOGUE.app.requestLatency.semconv;
   const duration = createHistogram(meter, series, 'semconv', options.latencyBuckets);
-  const durationExemplars = exemplars?.histogram(
-    series.name,
-    labelNamesOf(series, options),
-    options.latencyBuckets,
-  );
+  const durationExemplars = classicExemplars(options)
+    ? exemplars?.histogram(series.name, labelNamesOf(series, options), options.latencyBuckets)
+    : undefined;
   return (req, res, seconds, complete, span) => {
     let attributes: Attributes = {
       [METHOD]: methodLabel(req.method),

@@ -38,6 +38,20 @@ export const WORKER_INDEX: IntegerRange = {
 };
 
 /** The SDK needs room for one series and the overflow series. */
+/** `nativeHistogramMaxSize`: the SDK's own lower bound (a side needs two buckets to halve). */
+export const NATIVE_MAX_SIZE: IntegerRange = {
+  min: 2,
+  max: 16_384,
+  expected: 'an integer from 2 to 16384',
+};
+
+/** `nativeHistogramMaxScale`: the exponential schemas of Prometheus' native histograms. */
+export const NATIVE_MAX_SCALE: IntegerRange = {
+  min: -4,
+  max: 8,
+  expected: 'an integer from -4 to 8',
+};
+
 export const SERIES_LIMIT: IntegerRange = {
   min: 2,
   max: Number.MAX_SAFE_INTEGER,

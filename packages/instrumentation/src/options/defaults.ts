@@ -8,6 +8,16 @@ export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
+/** OpenTelemetry's default `maxSize` of an exponential histogram: 160 buckets a side. */
+export const DEFAULT_NATIVE_HISTOGRAM_MAX_SIZE = 160;
+
+/**
+ * The highest schema Prometheus accepts for a native histogram with exponential buckets
+ * (prometheus/prometheus model/histogram: schemas -4 to 8): 2^(1/256) wide buckets, about 0.14%
+ * of relative error.
+ */
+export const DEFAULT_NATIVE_HISTOGRAM_MAX_SCALE = 8;
+
 /** GC pause buckets in seconds: pauses are short, and a long one is what matters. */
 export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
 

@@ -13,6 +13,8 @@ import {
   invalid,
   knownKeys,
   MILLISECONDS,
+  NATIVE_MAX_SCALE,
+  NATIVE_MAX_SIZE,
   oneOf,
   option,
   SERIES_LIMIT,
@@ -24,12 +26,15 @@ import {
   DEFAULT_CARDINALITY_LIMIT,
   DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
+  DEFAULT_NATIVE_HISTOGRAM_MAX_SCALE,
+  DEFAULT_NATIVE_HISTOGRAM_MAX_SIZE,
   DEFAULT_WORKER_TIMEOUT_MS,
   SEMCONV_DURATION_BUCKETS,
 } from './defaults.js';
 import { resolveEndpoint } from './endpoint.js';
 import { checkExporters, checkMeterProvider } from './exporters.js';
 import {
+  LATENCY_HISTOGRAMS,
   TRANSLATION_STRATEGIES,
   type ClusterPrimaryOptions,
   type PrometheusReaderOptions,
@@ -134,6 +139,11 @@ const OPTIONS = {
   appVersion: (v: unknown) => string('appVersion', v ?? 'unknown'),
   appConfig: (v: unknown) => string('appConfig', v ?? 'unknown'),
   latencyBuckets: (v: unknown) => buckets('latencyBuckets', v ?? DEFAULT_LATENCY_BUCKETS),
+  latencyHistogram: (v: unknown) => oneOf('latencyHistogram', v ?? 'classic', LATENCY_HISTOGRAMS),
+  nativeHistogramMaxSize: (v: unknown) =>
+    integer('nativeHistogramMaxSize', v ?? DEFAULT_NATIVE_HISTOGRAM_MAX_SIZE, NATIVE_MAX_SIZE),
+  nativeHistogramMaxScale: (v: unknown) =>
+    integer('nativeHistogramMaxScale', v ?? DEFAULT_NATIVE_HISTOGRAM_MAX_SCALE, NATIVE_MAX_SCALE),
   gcDurationBuckets: (v: unknown, r: { naming: Naming }) =>
     buckets(
       'gcDurationBuckets',
@@ -171,6 +181,7 @@ export const OPTION_KEYS = Object.keys(OPTIONS) as Array<keyof RegisterMetricsOp
 const PROMETHEUS_ONLY = [
   'endpoint',
   'translationStrategy',
+  'nativeHistogramMaxScale',
   'exemplars',
   'targetInfo',
   'scopeInfo',
@@ -217,10 +228,12 @@ function checkCombinations(given: Record<string, unknown>, r: ResolvedOptions): 
       'express-otel-metrics: options `cluster` and `workerIndex` exclude each other: in cluster mode the primary serves every worker on one port',
     );
   }
-  if (r.cluster && given.translationStrategy !== undefined) {
-    throw new TypeError(
-      'express-otel-metrics: option `translationStrategy` has no effect with `cluster: true`, where the primary writes the exposition; pass it to serveClusterMetrics() in the primary',
-    );
+  for (const key of ['translationStrategy', 'nativeHistogramMaxScale'] as const) {
+    if (r.cluster && given[key] !== undefined) {
+      throw new TypeError(
+        `express-otel-metrics: option \`${key}\` has no effect with \`cluster: true\`, where the primary writes the exposition; pass it to serveClusterMetrics() in the primary`,
+      );
+    }
   }
   if (r.cluster && given.endpoint !== undefined) {
     throw new TypeError(
@@ -253,6 +266,7 @@ const PRIMARY_OPTION_KEYS = Object.keys({
   gcDurationBuckets: 0,
   naming: 0,
   translationStrategy: 0,
+  nativeHistogramMaxScale: 0,
   targetInfo: 0,
   scopeInfo: 0,
 } satisfies Record<keyof ClusterPrimaryOptions, 0>);
@@ -287,6 +301,7 @@ const READER_OPTION_KEYS = Object.keys({
   endpoint: 0,
   naming: 0,
   translationStrategy: 0,
+  nativeHistogramMaxScale: 0,
   targetInfo: 0,
   scopeInfo: 0,
 } satisfies Record<keyof PrometheusReaderOptions, 0>);

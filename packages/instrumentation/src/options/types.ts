@@ -27,6 +27,11 @@ export const TRANSLATION_STRATEGIES = [
 
 export type TranslationStrategy = (typeof TRANSLATION_STRATEGIES)[number];
 
+/** The forms of the request latency histogram (option `latencyHistogram`). */
+export const LATENCY_HISTOGRAMS = ['classic', 'native', 'both'] as const;
+
+export type LatencyHistogram = (typeof LATENCY_HISTOGRAMS)[number];
+
 /** One exporter: one the package builds, by name, or a reader of your own. */
 export type ExporterChoice = ExporterName | IMetricReader;
 
@@ -147,6 +152,29 @@ export interface RegisterMetricsOptions {
    * @default DEFAULT_LATENCY_BUCKETS (0.005 ... 10)
    */
   latencyBuckets?: readonly number[];
+  /**
+   * The form of the request latency histogram (`app_request_latency_seconds`, or
+   * `http.server.request.duration` with `naming: 'semconv'`): `'classic'`, the buckets of
+   * `latencyBuckets`; `'native'`, OpenTelemetry's base-2 exponential histogram, which Prometheus
+   * scrapes as a native histogram (one series per histogram, a few percent of relative error at
+   * any latency; a scraper of the text formats gets its count and sum only); or `'both'`, the
+   * classic buckets beside the native ones, as Prometheus' own clients offer.
+   * @default 'classic'
+   */
+  latencyHistogram?: LatencyHistogram;
+  /**
+   * The most buckets of each side of a native latency histogram (OpenTelemetry's `maxSize`): the
+   * SDK lowers the scale, halving the resolution, whenever the observations would need more.
+   * @default 160
+   */
+  nativeHistogramMaxSize?: number;
+  /**
+   * The highest schema (scale) the Prometheus exposition writes a native histogram in, from -4 to
+   * 8: buckets finer than it are merged at a scrape. OpenTelemetry JS' aggregation (sdk-metrics
+   * 3.1) has no maximum scale of its own, so OTLP carries the SDK's scale whatever this is.
+   * @default 8
+   */
+  nativeHistogramMaxScale?: number;
   /**
    * Upper bounds, in seconds, of the `nodejs_gc_duration_seconds` buckets; strictly increasing.
    * @default DEFAULT_GC_DURATION_BUCKETS (0.001, 0.01, 0.1, 1, 2, 5); with `naming: 'semconv'`,
@@ -309,6 +337,12 @@ export interface ClusterPrimaryOptions {
    */
   translationStrategy?: TranslationStrategy;
   /**
+   * The highest schema the cluster's exposition writes the workers' native histograms in, as
+   * for `registerMetrics`.
+   * @default 8
+   */
+  nativeHistogramMaxScale?: number;
+  /**
    * Emit `target_info` with the primary's resource attributes.
    * @default false
    */
@@ -342,6 +376,11 @@ export interface PrometheusReaderOptions {
    * @default 'UnderscoreEscapingWithSuffixes'
    */
   translationStrategy?: TranslationStrategy;
+  /**
+   * The highest schema the exposition writes native histograms in, as for `registerMetrics`.
+   * @default 8
+   */
+  nativeHistogramMaxScale?: number;
   /**
    * Emit `target_info` with the provider's resource attributes.
    * @default false

@@ -172,6 +172,47 @@ describe.each(['http/json', 'http/protobuf'] as const)('OTLP over %s', (protocol
 });
 
 describe.each(['http/json', 'http/protobuf'] as const)(
+  "OTLP over %s, latencyHistogram: 'both'",
+  (protocol) => {
+    it('carries the classic histogram and the exponential one, same series, same counts', async () => {
+      app = await startAppProcess(
+        {
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}${METRICS_PATH}`,
+        },
+        { latencyHistogram: 'both', nativeHistogramMaxSize: 40 },
+      );
+      await sendSequence(app.url);
+      await flushUntil(
+        app,
+        () => receiver.metric('app_request_count'),
+        (m) => total(m) === 5,
+      );
+      const payload = receiver.requests.at(-1)?.payload as MetricsPayload;
+      const classic = findMetric(payload, 'app_request_latency_seconds') as Metric;
+      expect(classic.kind).toBe('histogram');
+      const native = findMetric(payload, 'app_request_latency_seconds_native') as Metric;
+      expect(native).toMatchObject({
+        kind: 'exponentialHistogram',
+        temporality: 'cumulative',
+        unit: 's',
+      });
+      expect(native.points.map((p) => p.attributes).sort(byLabels)).toEqual(
+        classic.points.map((p) => p.attributes).sort(byLabels),
+      );
+      const users = pointOf(native, { endpoint: '/users/:id' });
+      expect(users.count).toBe(2);
+      const counted = (users.positive?.bucketCounts ?? []).reduce((a, b) => a + b, 0);
+      expect(counted + (users.zeroCount ?? 0)).toBe(2);
+      expect(users.positive?.bucketCounts.length).toBeLessThanOrEqual(40);
+      expect(users.sum).toBeCloseTo(pointOf(classic, { endpoint: '/users/:id' }).sum as number, 12);
+      expect(Number.isInteger(users.scale)).toBe(true);
+    });
+  },
+);
+
+describe.each(['http/json', 'http/protobuf'] as const)(
   'OTLP over %s, naming: semconv',
   (protocol) => {
     it('carries the semantic-convention names and attributes of the same requests', async () => {

@@ -31,7 +31,7 @@ function fetchRaw(
 describe('createPrometheusReader', () => {
   it('refuses options it does not take, naming them, before anything listens', () => {
     expect(() => createPrometheusReader({ appVersion: 'x' } as never)).toThrow(
-      /there is no option "appVersion"; the known ones are endpoint, naming, translationStrategy, targetInfo, scopeInfo/,
+      /there is no option "appVersion"; the known ones are endpoint, naming, translationStrategy, nativeHistogramMaxScale, targetInfo, scopeInfo/,
     );
     expect(() => createPrometheusReader({ endpoint: { mode: 'app' } })).toThrow(
       /option `endpoint.mode` must be 'port' or 'none'/,

@@ -8,7 +8,7 @@ import {
 /** What Prometheus 2.x sends (scrape/scrape.go `scrapeAcceptHeader`, v2.42.0). */
 const PROMETHEUS_2 =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-/** With `--enable-feature=native-histograms`: protobuf first, which is not written here. */
+/** With `--enable-feature=native-histograms`: protobuf first. */
 const PROMETHEUS_2_PROTOBUF =
   'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 /** Prometheus 3.4 and later by default (scrape_test.go `TestAcceptHeader`, v3.14.0). */
@@ -32,10 +32,35 @@ const PROMETHEUS_3_TEXT_ONLY = 'text/plain;version=0.0.4;q=0.2,*/*;q=0.1';
 describe('negotiateFormat', () => {
   it.each<[string, string | undefined, ExpositionFormat, EscapingScheme | undefined]>([
     ['Prometheus 2.42', PROMETHEUS_2, 'openmetrics', undefined],
-    ['Prometheus 2.42 with protobuf first', PROMETHEUS_2_PROTOBUF, 'openmetrics', undefined],
+    ['Prometheus 2.42 with protobuf first', PROMETHEUS_2_PROTOBUF, 'protobuf', undefined],
     ['Prometheus 3.4+', PROMETHEUS_3, 'openmetrics', 'allow-utf-8'],
     ['Prometheus 3.4+ with underscores', PROMETHEUS_3_UNDERSCORES, 'openmetrics', 'underscores'],
-    ['Prometheus 3.4+ protobuf first, dots', PROMETHEUS_3_PROTOBUF_DOTS, 'openmetrics', 'dots'],
+    // Its escaping is named on the text formats only: the protobuf answer's names are underscored.
+    ['Prometheus 3.4+ protobuf first, dots', PROMETHEUS_3_PROTOBUF_DOTS, 'protobuf', undefined],
+    [
+      'protobuf without its message type',
+      'application/vnd.google.protobuf;encoding=delimited,text/plain;q=0.5',
+      'text',
+      undefined,
+    ],
+    [
+      'protobuf in another encoding',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,application/openmetrics-text;q=0.5',
+      'openmetrics',
+      undefined,
+    ],
+    [
+      'protobuf refused',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0,*/*;q=0.1',
+      'text',
+      undefined,
+    ],
+    [
+      'protobuf with quoted parameters and allow-utf-8',
+      'application/vnd.google.protobuf;proto="io.prometheus.client.MetricFamily";encoding="delimited";escaping=allow-utf-8',
+      'protobuf',
+      'allow-utf-8',
+    ],
     ['Prometheus 3.0-3.3', PROMETHEUS_3_0, 'openmetrics', 'allow-utf-8'],
     ['Prometheus 3 with the text format only', PROMETHEUS_3_TEXT_ONLY, 'text', undefined],
     ['*/* (curl, fetch)', '*/*', 'text', undefined],
@@ -169,6 +194,9 @@ describe('contentTypeOf', () => {
     );
     expect(contentTypeOf(negotiateFormat(PROMETHEUS_3))).toBe(
       'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8',
+    );
+    expect(contentTypeOf(negotiateFormat(PROMETHEUS_2_PROTOBUF))).toBe(
+      'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
     );
   });
 });

@@ -75,13 +75,27 @@ const UPDOWN: CollectedMetric = {
   dataPoints: [{ attributes: { room: 'a' }, value: 21.5, exemplars: [exemplar(21.5)] }],
 };
 
-/** No form in the text formats: a family of type unknown, without samples. */
+/**
+ * No buckets in the text formats: a histogram of its +Inf bucket, count and sum (none when there
+ * is no sum, as for NO_SUM).
+ */
 const EXPONENTIAL: CollectedMetric = {
   descriptor: { name: 'spread', description: '', unit: '' },
   dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
   dataPoints: [
     {
-      attributes: {},
+      attributes: { shard: 'a' },
+      value: {
+        count: 4,
+        sum: 5.5,
+        scale: 1,
+        zeroCount: 1,
+        positive: { offset: 0, bucketCounts: [2, 1] },
+        negative: { offset: 0, bucketCounts: [] },
+      },
+    },
+    {
+      attributes: { shard: 'b' },
       value: {
         count: 0,
         scale: 0,
@@ -134,7 +148,11 @@ app_request_latency_seconds_sum{method="GET",endpoint="/"} 0.02
 # TYPE room_temperature gauge
 # HELP room_temperature Say \\"warm\\"\\nor \\\\cold\\\\.
 room_temperature{room="a"} 21.5
-# TYPE spread unknown
+# TYPE spread histogram
+spread_bucket{shard="a",le="+Inf"} 4
+spread_count{shard="a"} 4
+spread_sum{shard="a"} 5.5
+spread_bucket{shard="b",le="+Inf"} 0
 # TYPE swing_meters histogram
 # UNIT swing_meters meters
 # HELP swing_meters No sum.
@@ -148,7 +166,7 @@ swing_meters_bucket{le="+Inf"} 3
 const ALL = [COUNTER, GAUGE, HISTOGRAM, UPDOWN, EXPONENTIAL, NO_SUM];
 
 describe('writeExposition in OpenMetrics', () => {
-  it('writes counters, gauges, histograms with exemplars, unknown and info families, units', () => {
+  it('writes counters, gauges, histograms with exemplars, native histograms, info families, units', () => {
     const warnings: string[] = [];
     const text = writeExposition(collection(ALL), {
       targetInfo: true,
@@ -163,10 +181,10 @@ describe('writeExposition in OpenMetrics', () => {
       ['process_resident_memory_bytes', 'gauge'],
       ['app_request_latency_seconds', 'histogram'],
       ['room_temperature', 'gauge'],
-      ['spread', 'unknown'],
+      ['spread', 'histogram'],
       ['swing_meters', 'histogram'],
     ]);
-    expect(warnings).toEqual(['points:spread']);
+    expect(warnings).toEqual([]);
   });
 
   it('writes no exemplar, no info type and the stock UNIT lines in the text format', () => {

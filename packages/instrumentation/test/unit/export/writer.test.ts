@@ -7,7 +7,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { Naming } from '../../../src/catalogue';
 import { COLLECTORS } from '../../../src/collectors/index';
-import { kindOf } from '../../../src/export/collected';
+import { kindOf, NATIVE_SUFFIX } from '../../../src/export/collected';
 import { canonicalBound } from '../../../src/export/openmetrics-format';
 import { prometheusName, prometheusType } from '../../../src/export/prometheus-name';
 import { metricName } from '../../../src/export/text-format';
@@ -307,19 +307,17 @@ describe('writeExposition against the stock PrometheusSerializer', () => {
     });
   });
 
-  it('matches it on the edges: nothing recorded, a conflict of types, an exponential histogram', async () => {
+  it('matches it on the edges: nothing recorded, a conflict of types', async () => {
     const empty = await collect(() => undefined);
-    const edges = await collect(
-      (provider) => {
-        const meter = provider.getMeter('edges');
-        meter.createGauge('clash_total').record(1);
-        meter.createCounter('clash').add(1);
-        meter.createHistogram('spread').record(3);
-        meter.createGauge('target_info', { unit: 'things' }).record(5, { own: 'yes' });
-        meter.createCounter('a__b').add(1);
-      },
-      [{ instrumentName: 'spread', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
-    );
+    const record = (provider: MeterProvider): void => {
+      const meter = provider.getMeter('edges');
+      meter.createGauge('clash_total').record(1);
+      meter.createCounter('clash').add(1);
+      meter.createHistogram('spread').record(3);
+      meter.createGauge('target_info', { unit: 'things' }).record(5, { own: 'yes' });
+      meter.createCounter('a__b').add(1);
+    };
+    const edges = await collect(record);
     for (const options of SETTINGS) {
       expect(writeExposition(empty, options)).toBe(stock(empty, options));
       expect(writeExposition(edges, options)).toBe(stock(edges, options));
@@ -335,9 +333,27 @@ describe('writeExposition against the stock PrometheusSerializer', () => {
       warn: (key) => warnings.push(key),
     });
     expect(samplesOf(text, 'clash_total')).toEqual([]);
-    expect(text).toContain('# TYPE spread untyped\n');
     expect(valueOf(text, 'a_b_total')).toBe(1);
-    expect(warnings.sort()).toEqual(['points:spread', 'type:clash_total']);
+    expect(warnings.sort()).toEqual(['type:clash_total']);
+
+    // An exponential histogram, which the stock serializer writes as an untyped family without
+    // samples, is a histogram of its count and sum; the rest is the stock text still.
+    const exponential = await collect(record, [
+      { instrumentName: 'spread', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } },
+    ]);
+    for (const options of SETTINGS) {
+      const stockText = stock(exponential, options);
+      expect(stockText).toContain('# TYPE spread untyped\n');
+      const ours = writeExposition(exponential, options);
+      const scope = options.scopeInfo ? '{otel_scope_name="edges"}' : '';
+      const inf = options.scopeInfo ? '{otel_scope_name="edges",le="+Inf"}' : '{le="+Inf"}';
+      expect(ours).toBe(
+        stockText.replace(
+          '# TYPE spread untyped\n',
+          `# TYPE spread histogram\nspread_count${scope} 1\nspread_sum${scope} 3\nspread_bucket${inf} 1\n`,
+        ),
+      );
+    }
   });
 });
 
@@ -525,6 +541,51 @@ const promtool = findPromtool();
     }
   });
 });
+
+(promtool === undefined ? describe.skip : describe)(
+  'promtool check metrics, native histograms',
+  () => {
+    it('accepts them as their count and sum, alone or beside their classic buckets', async () => {
+      const collected = await collect(
+        (provider) => {
+          const meter = provider.getMeter('native');
+          const job = meter.createHistogram('job_duration', { unit: 's', description: 'Jobs.' });
+          const wait = meter.createHistogram('queue_wait', { unit: 's', description: 'Waits.' });
+          for (let i = 0; i < 20; i++) {
+            job.record(i / 7, { job: `j${i % 3}` });
+            wait.record(i / 3, { queue: `q${i % 2}` });
+          }
+        },
+        [
+          {
+            instrumentName: 'job_duration',
+            aggregation: {
+              type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+              options: { boundaries: [0.5, 1] },
+            },
+          },
+          {
+            instrumentName: 'job_duration',
+            name: `job_duration${NATIVE_SUFFIX}`,
+            aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+          },
+          {
+            instrumentName: 'queue_wait',
+            aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+          },
+        ],
+      );
+      for (const options of SETTINGS) {
+        const text = writeExposition(collected, options);
+        expect(text).not.toContain(NATIVE_SUFFIX);
+        expect(typeOf(text, 'queue_wait')).toBe('histogram');
+        expect(valueOf(text, 'queue_wait_bucket', { queue: 'q0', le: '+Inf' })).toBe(10);
+        expect(valueOf(text, 'job_duration_bucket', { job: 'j0', le: '1' })).toBe(3);
+        expect(checkMetrics(promtool as string, text)).toEqual({ status: 0, output: '' });
+      }
+    });
+  },
+);
 
 describe('writeExpositionInSlices', () => {
   it('is the UTF-8 encoding of writeExposition, non-ASCII labels included', async () => {

@@ -20,6 +20,9 @@ describe('options', () => {
       appVersion: 'unknown',
       appConfig: 'unknown',
       latencyBuckets: DEFAULT_LATENCY_BUCKETS,
+      latencyHistogram: 'classic',
+      nativeHistogramMaxSize: 160,
+      nativeHistogramMaxScale: 8,
       gcDurationBuckets: [0.001, 0.01, 0.1, 1, 2, 5],
       collectors: { process: true, runtime: true, gc: true, eventLoop: true },
       excludePaths: [],
@@ -97,6 +100,21 @@ describe('options', () => {
     ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
     ['exemplars', { exemplars: 1 }, /`exemplars` must be a boolean, got 1/],
+    [
+      'latencyHistogram',
+      { latencyHistogram: 'exponential' },
+      /`latencyHistogram` must be 'classic', 'native' or 'both', got "exponential"/,
+    ],
+    [
+      'nativeHistogramMaxSize',
+      { nativeHistogramMaxSize: 1 },
+      /`nativeHistogramMaxSize` must be an integer from 2 to 16384, got 1/,
+    ],
+    [
+      'nativeHistogramMaxScale',
+      { nativeHistogramMaxScale: 9 },
+      /`nativeHistogramMaxScale` must be an integer from -4 to 8, got 9/,
+    ],
     [
       'translationStrategy',
       { naming: 'semconv', translationStrategy: 'NoTranslation' },
