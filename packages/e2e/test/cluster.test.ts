@@ -36,8 +36,13 @@ const answered = (from: number, to: number): number =>
 const wholeRun = (): string => `${Math.ceil((end - loadStart) / 1000) + 10}s`;
 
 beforeAll(async () => {
-  app = await startExampleApp({ WORKERS: '2' });
-  prometheus = await startPrometheus({ jobs: { [JOB]: [app.metricsTarget] } });
+  // The latency as native histograms too, which this Prometheus scrapes (in the protobuf format):
+  // the workers' exponential histograms merged by the primary, across the kill.
+  app = await startExampleApp({ WORKERS: '2', LATENCY_HISTOGRAM: 'both' });
+  prometheus = await startPrometheus({
+    jobs: { [JOB]: [app.metricsTarget] },
+    flags: ['--enable-feature=native-histograms'],
+  });
   const scraping = await waitFor(
     async () => value(await prometheus.query(`up{job="${JOB}"}`)) === 1,
     30000,
@@ -173,6 +178,21 @@ describe('the example app with WORKERS=2, scraped by a real Prometheus while a w
     expect(lost).toBeGreaterThanOrEqual(0);
     // The primary holds what a worker had at the last scrape: a kill loses at most what came after.
     expect(lost).toBeLessThanOrEqual(answered(killedAt - 2 * SCRAPE_MS, killedAt));
+  });
+
+  it('keeps the merged native latency histogram exact: it counts what the counter counts, and never goes down', async () => {
+    const latency = `app_request_latency_seconds{job="${JOB}",endpoint="/users/:id"}`;
+    const counter = `app_request_count_total{job="${JOB}",endpoint="/users/:id"}`;
+    expect(value(await prometheus.query(`histogram_count(${latency})`, end))).toBe(
+      value(await prometheus.query(`sum(${counter})`, end)),
+    );
+    const [series] = await prometheus.samples(`${latency}[${wholeRun()}]`, end);
+    const counts = (
+      (series as unknown as { histograms?: Array<[number, { count: string }]> })?.histograms ?? []
+    ).map(([, h]) => Number(h.count));
+    expect(counts.length).toBeGreaterThan(20);
+    const drops = counts.filter((c, i) => i > 0 && c < (counts[i - 1] as number));
+    expect(drops).toEqual([]);
   });
 
   it('is scraped without a failure, the kill included', async () => {

@@ -18,11 +18,21 @@ if (workers && !/^[1-9]\d*$/.test(workers)) {
   process.exit(1);
 }
 
+// LATENCY_HISTOGRAM=native|both records the request latency as a native histogram too.
+const FORMS = ['classic', 'native', 'both'] as const;
+const latency = process.env.LATENCY_HISTOGRAM || undefined;
+const form = FORMS.find((f) => f === latency);
+if (latency !== undefined && form === undefined) {
+  console.error(`LATENCY_HISTOGRAM must be classic, native or both; got "${latency}"`);
+  process.exit(1);
+}
+const histogram = form === undefined ? {} : { latencyHistogram: form };
+
 if (!workers) {
-  serve(createApp(endpoint), port, { announce: true, tracing });
+  serve(createApp({ ...endpoint, ...histogram }), port, { announce: true, tracing });
 } else if (cluster.isPrimary) {
   runPrimary(Number(workers), port, endpoint);
 } else {
   // The primary serves the metrics of every worker, with the endpoint settings above.
-  serve(createApp({ cluster: true }), port, { announce: false, tracing });
+  serve(createApp({ cluster: true, ...histogram }), port, { announce: false, tracing });
 }

@@ -22,11 +22,18 @@ export interface PanelQuery {
   expr: string;
 }
 
-/** Every query of every panel, with the template variables replaced by the given values. */
-export function panelQueries(values: Record<string, string>): PanelQuery[] {
+/** The panels that read native histograms, which an app of classic buckets leaves empty. */
+export const NATIVE_PANEL = / \(native histograms\)$/;
+
+/**
+ * Every query of every panel of the kind asked for (`native`: those of {@link NATIVE_PANEL}, else
+ * the others), with the template variables replaced by the given values.
+ */
+export function panelQueries(values: Record<string, string>, native = false): PanelQuery[] {
   const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { panels: Panel[] };
   const queries: PanelQuery[] = [];
   for (const panel of dashboard.panels) {
+    if (NATIVE_PANEL.test(panel.title) !== native) continue;
     for (const target of panel.targets ?? []) {
       const expr = target.expr.replace(
         /\$\{(\w+)\}|\$(\w+)/g,
