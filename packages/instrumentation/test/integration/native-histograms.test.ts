@@ -8,8 +8,11 @@ import express from 'express5';
 import type { CollectedMetric, ExponentialHistogramValue } from '../../src/export/collected';
 import { registerMetrics, type MetricsHandle, type RegisterMetricsOptions } from '../../src/index';
 import { collectedOf } from '../../src/register';
+import { gunzipSync } from 'node:zlib';
 import { listen } from '../helpers/apps';
-import { get } from '../helpers/request';
+import { samplesOf } from '../helpers/exposition';
+import { decodeFamilies } from '../helpers/prometheus-protobuf';
+import { get, sendRaw } from '../helpers/request';
 
 const QUIET = { process: false, runtime: false, gc: false, eventLoop: false };
 
@@ -93,5 +96,75 @@ describe('latencyHistogram', () => {
     expect(value.count).toBe(3);
     expect(value.min).toBeGreaterThan(0);
     expect(value.max).toBeGreaterThanOrEqual(value.min as number);
+  });
+});
+
+/** What Prometheus 2.42 asks for with native histograms on. */
+const PROTOBUF_FIRST =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+describe('the endpoint with latencyHistogram: native', () => {
+  it('answers a protobuf scrape (gzipped when asked) with the native histogram, a text one with count and sum', async () => {
+    const app = express();
+    app.get('/users/:id', (_req, res) => {
+      res.send('ok');
+    });
+    handle = registerMetrics(app, {
+      latencyHistogram: 'native',
+      endpoint: { port: 0 },
+      collectors: QUIET,
+    });
+    await handle.ready;
+    const running = await listen(app);
+    try {
+      for (const id of [1, 2, 3, 4]) await get(running.url, `/users/${id}`);
+    } finally {
+      await running.close();
+    }
+    const { origin, pathname } = new URL(handle.url as string);
+    const reply = await sendRaw(origin, 'GET', pathname, {
+      Accept: PROTOBUF_FIRST,
+      'Accept-Encoding': 'gzip',
+    });
+    expect(reply.headers['content-type']).toBe(
+      'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
+    );
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    const families = decodeFamilies(gunzipSync(reply.body));
+    const latency = families.find((f) => f.name === 'app_request_latency_seconds');
+    expect(latency?.type).toBe('HISTOGRAM');
+    expect(latency?.unit).toBe('seconds');
+    const [metric] = latency?.metric ?? [];
+    expect(metric?.label).toEqual([
+      { name: 'method', value: 'GET' },
+      { name: 'endpoint', value: '/users/:id' },
+    ]);
+    const histogram = metric?.histogram;
+    expect(histogram?.sampleCount).toBe(4);
+    // Native only: no classic bucket, a schema Prometheus accepts, the buckets adding up.
+    expect(histogram?.bucket ?? []).toEqual([]);
+    expect(histogram?.schema).toBeGreaterThanOrEqual(-4);
+    expect(histogram?.schema).toBeLessThanOrEqual(8);
+    let bucket = 0;
+    let total = histogram?.zeroCount ?? 0;
+    for (const delta of histogram?.positiveDelta ?? []) {
+      bucket += delta;
+      total += bucket;
+    }
+    expect(total).toBe(4);
+    // The counter in the same answer counts the same requests.
+    const count = families.find((f) => f.name === 'app_request_count_total');
+    expect(count?.metric?.[0]?.counter?.value).toBe(4);
+
+    // A text scrape: count, sum and the +Inf bucket of the same histogram.
+    const text = (await sendRaw(origin, 'GET', pathname, {})).body.toString('utf8');
+    expect(samplesOf(text, 'app_request_latency_seconds_count').map((s) => s.value)).toEqual([4]);
+    expect(
+      samplesOf(text, 'app_request_latency_seconds_bucket').map((s) => [s.labels.le, s.value]),
+    ).toEqual([['+Inf', 4]]);
+    expect(samplesOf(text, 'app_request_latency_seconds_sum')[0]?.value).toBeCloseTo(
+      histogram?.sampleSum as number,
+      12,
+    );
   });
 });

@@ -4,7 +4,6 @@
  * with the text writer's exposition of the same collection; native histograms against spans and
  * deltas computed by hand.
  */
-import path from 'node:path';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   AggregationType,
@@ -12,7 +11,6 @@ import {
   MeterProvider,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
-import * as protobuf from 'protobufjs';
 import type { Naming } from '../../../src/catalogue';
 import { COLLECTORS } from '../../../src/collectors/index';
 import {
@@ -34,67 +32,13 @@ import { INSTRUMENTS, METER_NAME } from '../../../src/names';
 import { resolveOptions } from '../../../src/options/resolve';
 import { viewsFor } from '../../../src/views';
 import { checkOpenMetrics } from '../../helpers/openmetrics';
-
-const root = protobuf.loadSync(path.join(__dirname, '../../fixtures/prometheus/metrics.proto'));
-const MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
-
-interface Label {
-  name: string;
-  value: string;
-}
-interface DecodedExemplar {
-  label?: Label[];
-  value?: number;
-  timestamp?: { seconds?: number; nanos?: number };
-}
-interface Span {
-  offset?: number;
-  length?: number;
-}
-interface DecodedHistogram {
-  sampleCount?: number;
-  sampleSum?: number;
-  bucket?: Array<{ cumulativeCount?: number; upperBound?: number; exemplar?: DecodedExemplar }>;
-  schema?: number;
-  zeroThreshold?: number;
-  zeroCount?: number;
-  negativeSpan?: Span[];
-  negativeDelta?: number[];
-  positiveSpan?: Span[];
-  positiveDelta?: number[];
-}
-interface DecodedMetric {
-  label?: Label[];
-  gauge?: { value?: number };
-  counter?: { value?: number; exemplar?: DecodedExemplar };
-  untyped?: { value?: number };
-  histogram?: DecodedHistogram;
-}
-interface DecodedFamily {
-  name: string;
-  help?: string;
-  type?: string;
-  metric?: DecodedMetric[];
-  unit?: string;
-}
-
-/** The length-delimited MetricFamily messages of an exposition, decoded. */
-function decode(bytes: Buffer): DecodedFamily[] {
-  const reader = protobuf.Reader.create(bytes);
-  const families: DecodedFamily[] = [];
-  while (reader.pos < reader.len) {
-    const start = reader.pos;
-    const message = MetricFamily.decodeDelimited(reader);
-    // protobufjs writes fields in the proto's order, present ones only, varints at their
-    // shortest: the canonical encoding, which ours must be byte for byte.
-    const again = Buffer.from(MetricFamily.encodeDelimited(message).finish());
-    expect(again.equals(bytes.subarray(start, reader.pos))).toBe(true);
-    families.push(
-      MetricFamily.toObject(message, { longs: Number, enums: String }) as DecodedFamily,
-    );
-  }
-  return families;
-}
+import {
+  decodeFamilies as decode,
+  type DecodedExemplar,
+  type DecodedFamily,
+  type DecodedHistogram,
+  type Label,
+} from '../../helpers/prometheus-protobuf';
 
 function labelText(labels: Label[] | undefined, le?: string): string {
   const pairs = (labels ?? []).map((l) => `${l.name}="${labelValue(l.value)}"`);
