@@ -51,6 +51,9 @@ export function createApp(options: RegisterMetricsOptions = {}): {
     appConfig: 'staging',
     // The service's name in OTLP exports and `target_info`; the deployment may rename it.
     serviceName: process.env.OTEL_SERVICE_NAME || SERVICE_NAME,
+    // Off by default; on here so that the dashboard's panels for them have data.
+    inFlight: true,
+    bodySizes: true,
     ...options,
   });
 

@@ -58,8 +58,11 @@ export interface SeriesDef {
   readonly description: string;
   /** Its labels (attribute keys), in the order they are recorded. */
   readonly attributes: readonly string[];
-  /** The option that gives a histogram its buckets. */
-  readonly buckets?: 'latencyBuckets' | 'gcDurationBuckets';
+  /**
+   * The option that gives a histogram its buckets, or `'bodySizeBuckets'`, the fixed
+   * `BODY_SIZE_BUCKETS` of `options/defaults.ts`.
+   */
+  readonly buckets?: 'latencyBuckets' | 'gcDurationBuckets' | 'bodySizeBuckets';
   /** Recorded with request data: its series are bounded by `cardinalityLimit`. */
   readonly limited?: true;
   /** Recorded once or rarely: a View keeps exactly its `attributes`, against a stray one. */
@@ -143,6 +146,75 @@ export const CATALOGUE = {
       },
       // The conventions define no request counter: the histogram's count is the number of requests.
       semconv: { in: 'requestDuration' },
+      merge: 'total',
+    },
+    // The next three are recorded only with their options (`inFlight`, `bodySizes`), so that the
+    // request path of the defaults is flask_prometheus_metrics' three series and nothing more.
+    requestsInFlight: {
+      prometheus: {
+        name: 'app_requests_in_flight',
+        kind: 'updown',
+        unit: '',
+        description: 'Requests being handled now.',
+        attributes: [LABELS.method],
+        limited: true,
+      },
+      semconv: {
+        key: 'activeRequests',
+        name: 'http.server.active_requests',
+        kind: 'updown',
+        unit: '{request}',
+        description: 'Number of active HTTP server requests.',
+        attributes: [SEMCONV_ATTRIBUTES.httpRequestMethod, SEMCONV_ATTRIBUTES.urlScheme],
+        limited: true,
+      },
+      // What is in flight in a worker that died is not in flight anywhere: not a total.
+      merge: 'sum',
+    },
+    requestSize: {
+      prometheus: {
+        name: 'app_request_size_bytes',
+        instrument: 'app_request_size',
+        kind: 'histogram',
+        unit: 'By',
+        description: 'Application request body size, from Content-Length.',
+        attributes: [LABELS.method, LABELS.endpoint],
+        buckets: 'bodySizeBuckets',
+        limited: true,
+      },
+      semconv: {
+        key: 'requestBodySize',
+        name: 'http.server.request.body.size',
+        kind: 'histogram',
+        unit: 'By',
+        description: 'Size of HTTP server request bodies.',
+        attributes: SEMCONV_REQUEST_ATTRIBUTES,
+        buckets: 'bodySizeBuckets',
+        limited: true,
+      },
+      merge: 'total',
+    },
+    responseSize: {
+      prometheus: {
+        name: 'app_response_size_bytes',
+        instrument: 'app_response_size',
+        kind: 'histogram',
+        unit: 'By',
+        description: 'Application response body size.',
+        attributes: [LABELS.method, LABELS.endpoint],
+        buckets: 'bodySizeBuckets',
+        limited: true,
+      },
+      semconv: {
+        key: 'responseBodySize',
+        name: 'http.server.response.body.size',
+        kind: 'histogram',
+        unit: 'By',
+        description: 'Size of HTTP server response bodies.',
+        attributes: SEMCONV_REQUEST_ATTRIBUTES,
+        buckets: 'bodySizeBuckets',
+        limited: true,
+      },
       merge: 'total',
     },
     versionInfo: {

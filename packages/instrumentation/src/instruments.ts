@@ -1,6 +1,6 @@
 /** The package's instruments, made from their catalogue records. */
 
-import type { Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, Observable, UpDownCounter } from '@opentelemetry/api';
 import type { Naming, SeriesDef } from './catalogue.js';
 
 const optionsOf = (def: SeriesDef) => ({ description: def.description, unit: def.unit });
@@ -42,4 +42,8 @@ export function createHistogram(
 
 export function createCounter(meter: Meter, def: SeriesDef): Counter {
   return meter.createCounter(instrumentName(def), optionsOf(def));
+}
+
+export function createUpDownCounter(meter: Meter, def: SeriesDef): UpDownCounter {
+  return meter.createUpDownCounter(instrumentName(def), optionsOf(def));
 }

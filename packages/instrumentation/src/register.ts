@@ -14,7 +14,7 @@ import {
   markScrape,
   type RequestInterceptor,
 } from './http/interceptor.js';
-import { createRequestRecorder } from './http/recorders.js';
+import { createInFlight, createRequestRecorder } from './http/recorders.js';
 import { createRouteResolver } from './http/route-template.js';
 import { resolveExport } from './options/exporters.js';
 import { resolveOptions } from './options/resolve.js';
@@ -158,6 +158,8 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
         ...(exemplars && { exemplars }),
       }),
       excludePaths: resolved.excludePaths,
+      ...(resolved.inFlight && { inFlight: createInFlight(pipeline.meter, resolved.naming) }),
+      ...(resolved.bodySizes && { bodySizes: true }),
       // Without an exposition, the app's own routes keep the metrics path.
       ...(serving.mode === 'app' && {
         metrics: { path: serving.endpoint.path, handler: pipeline.handler },

@@ -13,6 +13,7 @@ import {
 } from './catalogue.js';
 import { NATIVE_SUFFIX } from './export/collected.js';
 import { instrumentName } from './instruments.js';
+import { BODY_SIZE_BUCKETS } from './options/defaults.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
 import type { CollectorGroup, RegisterMetricsOptions } from './options/types.js';
 
@@ -106,7 +107,7 @@ function viewOf(series: SeriesDef, options: ViewSettings): ViewOptions | undefin
     view.aggregation = {
       type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
       options: {
-        boundaries: [...options[series.buckets]],
+        boundaries: [...bucketsOf(series.buckets, options)],
         ...(options.naming === 'prometheus' && { recordMinMax: false }),
       },
     };
@@ -121,6 +122,14 @@ function viewOf(series: SeriesDef, options: ViewSettings): ViewOptions | undefin
     needed = true;
   }
   return needed ? view : undefined;
+}
+
+/** The bounds of a histogram's buckets: an option's, or the fixed body size buckets. */
+export function bucketsOf(
+  buckets: NonNullable<SeriesDef['buckets']>,
+  options: Pick<ResolvedOptions, 'latencyBuckets' | 'gcDurationBuckets'>,
+): readonly number[] {
+  return buckets === 'bodySizeBuckets' ? BODY_SIZE_BUCKETS : options[buckets];
 }
 
 /**

@@ -1,14 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Meter, SpanContext } from '@opentelemetry/api';
-import { CATALOGUE, type SeriesDef } from '../catalogue.js';
+import { CATALOGUE, type Naming, type SeriesDef } from '../catalogue.js';
 import type { ExpressRequestFields } from '../express-internals.js';
 import type { ExemplarStore } from '../exemplars/store.js';
-import { createCounter, createHistogram } from '../instruments.js';
+import { createCounter, createHistogram, createUpDownCounter } from '../instruments.js';
 import { LABELS, SEMCONV_ATTRIBUTES, UNMATCHED_ENDPOINT } from '../labels.js';
+import { BODY_SIZE_BUCKETS } from '../options/defaults.js';
 import type { ResolvedOptions } from '../options/resolve.js';
 import type { ExtraLabels } from './extra-labels.js';
 import type { RouteResolver } from './route-template.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
+
+// Hoisted so that the request path reads module constants, not nested properties.
+const METHOD = SEMCONV_ATTRIBUTES.httpRequestMethod;
+const SCHEME = SEMCONV_ATTRIBUTES.urlScheme;
+const VERSION = SEMCONV_ATTRIBUTES.networkProtocolVersion;
+const ROUTE = SEMCONV_ATTRIBUTES.httpRoute;
+const STATUS = SEMCONV_ATTRIBUTES.httpResponseStatusCode;
+const ERROR = SEMCONV_ATTRIBUTES.errorType;
 
 /**
  * Records one request that has ended and took `seconds`; `complete` is false when the client went
@@ -22,12 +31,91 @@ export type RecordRequest = (
   seconds: number,
   complete: boolean,
   span: SpanContext | undefined,
+  /** The response body bytes the app wrote, where counted (option `bodySizes`). */
+  bodyBytes?: number,
 ) => void;
+
+/**
+ * The requests in flight (option `inFlight`): `start` counts a request in and returns the
+ * attributes to count it out with, so that both land on one series whatever happens in between.
+ */
+export interface InFlight {
+  start(req: IncomingMessage): Attributes;
+  end(attributes: Attributes): void;
+}
+
+/** The in-flight instrument of `naming`, by the method (and, in the conventions, the scheme). */
+export function createInFlight(meter: Meter, naming: Naming): InFlight {
+  const entry = CATALOGUE.app.requestsInFlight;
+  if (naming === 'semconv') {
+    const counter = createUpDownCounter(meter, entry.semconv);
+    return {
+      // The scheme of the connection: Express' `req.protocol` (trust proxy) is not set up yet
+      // when the request starts.
+      start(req) {
+        const attributes = { [METHOD]: methodLabel(req.method), [SCHEME]: urlScheme(req) };
+        counter.add(1, attributes);
+        return attributes;
+      },
+      end: (attributes) => counter.add(-1, attributes),
+    };
+  }
+  const counter = createUpDownCounter(meter, entry.prometheus);
+  return {
+    start(req) {
+      const attributes = { [LABELS.method]: methodLabel(req.method) };
+      counter.add(1, attributes);
+      return attributes;
+    },
+    end: (attributes) => counter.add(-1, attributes),
+  };
+}
+
+/**
+ * A request's body size: its `Content-Length`; 0 with neither it nor `Transfer-Encoding` (no body,
+ * RFC 9112 6.3); undefined for a chunked body, which the app reads or not: counting it would mean
+ * reading it, and 0 would drag the distribution down with requests that had a body.
+ */
+export function requestBodySize(req: IncomingMessage): number | undefined {
+  const length = req.headers['content-length'];
+  if (length !== undefined) {
+    const n = Number(length);
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+  return req.headers['transfer-encoding'] === undefined ? 0 : undefined;
+}
+
+/** A response's body size: what the app wrote, but 0 where HTTP sends no body whatever it wrote. */
+export function responseBodySize(
+  req: IncomingMessage,
+  res: ServerResponse,
+  written: number,
+): number {
+  const status = res.statusCode;
+  if (req.method === 'HEAD' || status < 200 || status === 204 || status === 304) return 0;
+  return written;
+}
+
+/** The two body-size histograms of one naming, recorded with the latency's attributes. */
+function sizeRecorder(
+  meter: Meter,
+  naming: Naming,
+): (req: IncomingMessage, res: ServerResponse, written: number, attributes: Attributes) => void {
+  const { requestSize, responseSize } = CATALOGUE.app;
+  const request = createHistogram(meter, requestSize[naming], naming, BODY_SIZE_BUCKETS);
+  const response = createHistogram(meter, responseSize[naming], naming, BODY_SIZE_BUCKETS);
+  return (req, res, written, attributes) => {
+    const size = requestBodySize(req);
+    if (size !== undefined) request.record(size, attributes);
+    response.record(responseBodySize(req, res, written), attributes);
+  };
+}
 
 export interface RecorderDeps {
   meter: Meter;
   options: Pick<ResolvedOptions, 'naming' | 'latencyBuckets' | 'latencyHistogram'> & {
     extraLabels?: ResolvedOptions['extraLabels'];
+    bodySizes?: boolean;
   };
   /** The route template, or {@link UNMATCHED_ENDPOINT}. */
   resolveEndpoint: RouteResolver;
@@ -82,7 +170,8 @@ function prometheusRecorder({
     requestCount.prometheus.name,
     labelNamesOf(requestCount.prometheus, options),
   );
-  return (req, res, seconds, complete, span) => {
+  const sizes = options.bodySizes === true ? sizeRecorder(meter, 'prometheus') : undefined;
+  return (req, res, seconds, complete, span, bodyBytes) => {
     const method = methodLabel(req.method);
     const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
     const status = statusLabel(res.statusCode, !complete);
@@ -99,20 +188,13 @@ function prometheusRecorder({
     }
     latency.record(seconds, timed);
     count.add(1, counted);
+    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, timed);
     if (span !== undefined) {
       latencyExemplars?.offer(timed, seconds, span);
       countExemplars?.offer(counted, 1, span);
     }
   };
 }
-
-// Hoisted so that the request path reads module constants, not nested properties.
-const METHOD = SEMCONV_ATTRIBUTES.httpRequestMethod;
-const SCHEME = SEMCONV_ATTRIBUTES.urlScheme;
-const VERSION = SEMCONV_ATTRIBUTES.networkProtocolVersion;
-const ROUTE = SEMCONV_ATTRIBUTES.httpRoute;
-const STATUS = SEMCONV_ATTRIBUTES.httpResponseStatusCode;
-const ERROR = SEMCONV_ATTRIBUTES.errorType;
 
 /**
  * `http.server.request.duration` alone. The conventions define no request counter: the
@@ -133,7 +215,8 @@ function semconvRecorder({
   const durationExemplars = classicExemplars(options)
     ? exemplars?.histogram(series.name, labelNamesOf(series, options), options.latencyBuckets)
     : undefined;
-  return (req, res, seconds, complete, span) => {
+  const sizes = options.bodySizes === true ? sizeRecorder(meter, 'semconv') : undefined;
+  return (req, res, seconds, complete, span, bodyBytes) => {
     let attributes: Attributes = {
       [METHOD]: methodLabel(req.method),
       [SCHEME]: urlScheme(req),
@@ -147,6 +230,7 @@ function semconvRecorder({
     if (error !== undefined) attributes[ERROR] = error;
     if (extraLabels !== undefined) attributes = { ...extraLabels(req, res), ...attributes };
     duration.record(seconds, attributes);
+    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, attributes);
     if (span !== undefined) durationExemplars?.offer(attributes, seconds, span);
   };
 }

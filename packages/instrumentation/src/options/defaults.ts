@@ -27,6 +27,19 @@ export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1,
  */
 export const SEMCONV_DURATION_BUCKETS: readonly number[] = DEFAULT_LATENCY_BUCKETS;
 
+/**
+ * Body size buckets in bytes (`app_request_size_bytes`, `app_response_size_bytes` and their
+ * semantic-convention counterparts, which advise none): powers of 4 from 64 B to 16 MiB. Sizes span
+ * six orders of magnitude, from an empty or tiny JSON answer to an upload, so the bounds grow
+ * geometrically; a factor of 4 keeps ten bounds, fewer than the latency histogram's fourteen, while
+ * `histogram_quantile` still lands within a factor of 4. Beyond 16 MiB, `+Inf` and the `_sum` tell
+ * enough.
+ */
+export const BODY_SIZE_BUCKETS: readonly number[] = Array.from(
+  { length: 10 },
+  (_, i) => 64 * 4 ** i,
+);
+
 /** The Prometheus default port of OpenTelemetry's exporter (Prometheus' port allocation list). */
 export const DEFAULT_METRICS_PORT = 9464;
 

@@ -155,6 +155,8 @@ const OPTIONS = {
   cardinalityLimit: (v: unknown) =>
     integer('cardinalityLimit', v ?? DEFAULT_CARDINALITY_LIMIT, SERIES_LIMIT),
   exemplars: (v: unknown) => boolean('exemplars', v ?? true),
+  inFlight: (v: unknown) => boolean('inFlight', v ?? false),
+  bodySizes: (v: unknown) => boolean('bodySizes', v ?? false),
   endpoint: resolveEndpoint,
   serviceName: (v: unknown) => (v === undefined ? undefined : serviceName(v)),
   targetInfo: (v: unknown) => boolean('targetInfo', v ?? false),

@@ -216,6 +216,26 @@ export interface RegisterMetricsOptions {
    */
   exemplars?: boolean;
   /**
+   * Record the requests being handled now: `app_requests_in_flight{method}` (a gauge), or with
+   * `naming: 'semconv'` `http.server.active_requests{http.request.method, url.scheme}` (an
+   * UpDownCounter). A request counts from when the package starts timing it until its response
+   * closes, however it ends (sent, client gone, handler failed); `excludePaths` and the metrics
+   * endpoint never count. Off, the request path does no more than without it.
+   * @default false
+   */
+  inFlight?: boolean;
+  /**
+   * Record request and response body sizes in bytes: `app_request_size_bytes` and
+   * `app_response_size_bytes` by the latency histogram's labels, or with `naming: 'semconv'`
+   * `http.server.request.body.size` and `http.server.response.body.size` by
+   * `http.server.request.duration`'s, in the buckets of `BODY_SIZE_BUCKETS` (64 B to 16 MiB). The
+   * request's is its `Content-Length`, 0 with no body, and not observed for a chunked body (the app
+   * reads it, the package does not). The response's is the bytes the app writes, counted by a
+   * wrapper of `res.write` and `res.end`, and 0 for `HEAD`, 1xx, 204 and 304.
+   * @default false
+   */
+  bodySizes?: boolean;
+  /**
    * Where the exposition is served.
    * @default { mode: 'port', port: 9464, host: '127.0.0.1', path: '/metrics' }
    */

@@ -292,8 +292,14 @@ describe('semconv process and runtime series', () => {
       SEMCONV_METRICS.fileDescriptorCount,
       PROCESS_METRICS.maxFds,
     ];
+    // Less the request series of options `inFlight` and `bodySizes`, which are off.
+    const optional: string[] = [
+      SEMCONV_METRICS.activeRequests,
+      SEMCONV_METRICS.requestBodySize,
+      SEMCONV_METRICS.responseBodySize,
+    ];
     const expected = [
-      ...Object.values(SEMCONV_METRICS),
+      ...Object.values(SEMCONV_METRICS).filter((name) => !optional.includes(name)),
       'app_version_info',
       ENDPOINT_METRICS.scrapesRejected,
       PROCESS_METRICS.maxFds,
@@ -550,6 +556,9 @@ describe('option naming', () => {
     expect(named).toEqual([
       ['app_request_latency', 'app_request_latency_seconds'],
       ['app_request_count', 'app_request_count'],
+      ['app_requests_in_flight', 'app_requests_in_flight'],
+      ['app_request_size', 'app_request_size_bytes'],
+      ['app_response_size', 'app_response_size_bytes'],
       ['app_version_info', 'app_version_info'],
       ['process.memory.usage', 'process_resident_memory_bytes'],
       ['nodejs_gc_duration_seconds', 'nodejs_gc_duration_seconds'],
@@ -561,9 +570,26 @@ describe('option naming', () => {
     expect(semconvViews.filter((v) => v.name !== undefined)).toEqual([]);
     expect(semconvViews.map((v) => [v.meterName, v.instrumentName])).toEqual([
       [METER_NAME, 'http.server.request.duration'],
+      [METER_NAME, 'http.server.active_requests'],
+      [METER_NAME, 'http.server.request.body.size'],
+      [METER_NAME, 'http.server.response.body.size'],
       [METER_NAME, 'app_version_info'],
       [METER_NAME, 'v8js.gc.duration'],
     ]);
+    // The body sizes' buckets: powers of 4 from 64 B to 16 MiB, in both namings.
+    for (const view of [...semconvViews, ...createViews({ naming: 'prometheus' })]) {
+      if (!/size/.test(view.instrumentName ?? '')) continue;
+      expect([view.instrumentName, view.aggregation]).toEqual([
+        view.instrumentName,
+        {
+          type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+          options: {
+            boundaries: [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+            ...(view.instrumentName?.startsWith('app_') && { recordMinMax: false }),
+          },
+        },
+      ]);
+    }
     expect(semconvViews[0]?.aggregation).toEqual({
       type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
       options: { boundaries: ADVISED_BUCKETS },

@@ -60,6 +60,8 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
     const { scrape, close } = await afterTraffic(express, {
       appVersion: 'v0.1.2',
       appConfig: 'staging "quoted"\\ and \n newline',
+      inFlight: true,
+      bodySizes: true,
     });
     try {
       const text = await until(
@@ -67,6 +69,14 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
         (t) => samplesOf(t, 'app_request_count_total').reduce((n, s) => n + s.value, 0) === 5,
       );
       expect(samplesOf(text, 'app_request_count_total')).toHaveLength(5);
+      // The optional series are there, with their values: nothing in flight, a size per request.
+      expect(samplesOf(text, 'app_requests_in_flight').map((s) => [s.labels, s.value])).toEqual([
+        [{ method: 'GET' }, 0],
+        [{ method: '_OTHER' }, 0],
+      ]);
+      expect(
+        samplesOf(text, 'app_response_size_bytes_count').reduce((n, s) => n + s.value, 0),
+      ).toBe(5);
       expect(samplesOf(text, 'app_version_info')[0]?.labels.config).toBe(
         'staging "quoted"\\ and \n newline',
       );
@@ -80,6 +90,8 @@ maybe.each(FLAVOURS)('promtool check metrics on %s', (_flavour, express) => {
     const { scrape, close } = await afterTraffic(express, {
       naming: 'semconv',
       appVersion: 'v0.1.2',
+      inFlight: true,
+      bodySizes: true,
     });
     try {
       forceGc();

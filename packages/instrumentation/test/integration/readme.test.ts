@@ -84,7 +84,12 @@ describe('the README metric table', () => {
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
     const app = express();
-    const metrics = registerMetrics(app, { endpoint: { mode: 'none' } });
+    // With the series that are off by default, which the tables list too.
+    const metrics = registerMetrics(app, {
+      endpoint: { mode: 'none' },
+      inFlight: true,
+      bodySizes: true,
+    });
     app.get('/users/:id', (_req, res) => {
       res.send('ok');
     });
@@ -224,6 +229,8 @@ describe('the README naming table', () => {
         naming,
         endpoint: { mode: 'none' },
         exporters: ['prometheus', reader],
+        inFlight: true,
+        bodySizes: true,
       });
       app.get('/users/:id', (_req, res) => {
         res.send('ok');

@@ -21,6 +21,9 @@ const SEMCONV_SERIES: SeriesDef[] = ENTRIES.flatMap((entry) => {
  */
 const EXPECTED: Record<string, [name: string, type: string]> = {
   'http.server.request.duration': ['http_server_request_duration_seconds', 'histogram'],
+  'http.server.active_requests': ['http_server_active_requests', 'gauge'],
+  'http.server.request.body.size': ['http_server_request_body_size_bytes', 'histogram'],
+  'http.server.response.body.size': ['http_server_response_body_size_bytes', 'histogram'],
   app_version_info: ['app_version_info', 'gauge'],
   app_scrapes_rejected: ['app_scrapes_rejected_total', 'counter'],
   app_cluster_workers: ['app_cluster_workers', 'gauge'],
@@ -140,6 +143,9 @@ describe('utf8PrometheusName: otlptranslator under NoUTF8EscapingWithSuffixes', 
     );
     expect(written).toEqual({
       'http.server.request.duration': 'http.server.request.duration_seconds',
+      'http.server.active_requests': 'http.server.active_requests',
+      'http.server.request.body.size': 'http.server.request.body.size_bytes',
+      'http.server.response.body.size': 'http.server.response.body.size_bytes',
       app_version_info: 'app_version_info',
       app_scrapes_rejected: 'app_scrapes_rejected_total',
       app_cluster_workers: 'app_cluster_workers',

@@ -29,6 +29,8 @@ describe('options', () => {
       extraLabels: undefined,
       cardinalityLimit: 2000,
       exemplars: true,
+      inFlight: false,
+      bodySizes: false,
       endpoint: {
         mode: 'port',
         // From the variables, read when a server listens (above).
@@ -100,6 +102,8 @@ describe('options', () => {
     ],
     ['targetInfo', { targetInfo: 'yes' }, /`targetInfo` must be a boolean, got "yes"/],
     ['exemplars', { exemplars: 1 }, /`exemplars` must be a boolean, got 1/],
+    ['inFlight', { inFlight: 'true' }, /`inFlight` must be a boolean, got "true"/],
+    ['bodySizes', { bodySizes: 1 }, /`bodySizes` must be a boolean, got 1/],
     [
       'latencyHistogram',
       { latencyHistogram: 'exponential' },
