@@ -1,0 +1,557 @@
+// `pnpm bench:instructions [--smoke] [--jobs 2] [--warmup 12000] [--n1 5000] [--n2 20000]
+// [--only users-bare,users-defaults] [--out .out/x] [--reuse]`: instructions per request, counted
+// with valgrind's callgrind, which neither the machine's speed nor its other load changes as they
+// change the timings of `pnpm bench`. `--only` counts some variants, once, and writes no results
+// file; `--out` keeps the dumps elsewhere than .out/instructions; `--reuse` reads the dumps of an
+// earlier run there instead of counting again (to change the tables without an hour's wait).
+//
+// Each variant runs twice as one process (instructions-app.ts: the app and a client over one
+// keep-alive connection), both times with the same warm-up, then N1 or N2 more requests. The
+// start-up, the warm-up (the JIT's compilations) and the exit are the same in both, so
+// (I(N2) - I(N1)) / (N2 - N1) is what a request costs once the process is warm, client included.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import {
+  countInstructions,
+  functionCosts,
+  readCounted,
+  ownerOf,
+  shortName,
+  type Counted,
+  type Owner,
+} from './callgrind.js';
+import {
+  ALL_ON_OPTIONS,
+  SETUP_LABELS,
+  SHAPE_LABELS,
+  SMOKE_VARIANTS,
+  TARGETS,
+  VARIANTS,
+  type InstructionVariant,
+} from './instruction-variants.js';
+import { machine } from './proc.js';
+
+const argv = process.argv.slice(2);
+const smoke = argv.includes('--smoke');
+
+function text(name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv[i + 1];
+}
+
+function option(name: string, fallback: number): number {
+  const i = argv.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(argv[i + 1]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} takes a whole number`);
+  return value;
+}
+
+// The project's earlier counts (ARCHITECTURE.md) used 12,000, then 5,000 or 20,000. The smoke run
+// only checks that the harness works: a short warm-up leaves the JIT unsettled, so its figures
+// are rough.
+const WARMUP = option('--warmup', smoke ? 100 : 12_000);
+const N1 = option('--n1', smoke ? 50 : 5000);
+const N2 = option('--n2', smoke ? 250 : 20_000);
+// Each valgrind process runs on one core at a time (it serialises the process's threads), and the
+// counts do not depend on what else runs, so the runs can share the machine's cores.
+const JOBS = Math.max(1, option('--jobs', Math.min(2, availableParallelism())));
+if (N2 <= N1) throw new Error('--n2 must be above --n1');
+
+const PACKAGE_DIR = join(__dirname, '..');
+const OUT_DIR = resolve(
+  PACKAGE_DIR,
+  text('--out') ?? join('.out', smoke ? 'instructions-smoke' : 'instructions'),
+);
+const ONLY = text('--only')?.split(',');
+const REUSE = argv.includes('--reuse');
+const requireHere = createRequire(__filename);
+/** The package's folder in the workspace (the real path behind node_modules' link). */
+const LIBRARY_DIR = dirname(dirname(requireHere.resolve('express-otel-metrics')));
+/**
+ * Where the counted processes load their script and the package from (see {@link snapshot});
+ * named `dist`, which ESLint skips as it skips every build.
+ */
+const APP_DIR = join(OUT_DIR, 'dist');
+const APP = join(APP_DIR, 'instructions-app.js');
+/** The package's bundle as V8 names its functions, in the snapshot. */
+const OUR_DIST = join(APP_DIR, 'node_modules', 'express-otel-metrics', 'dist');
+/** The variant of the function table and the one it is compared with. */
+const PROFILED = { ours: 'users-defaults', bare: 'users-bare' } as const;
+/** Variants counted twice in the full run, to show the run-to-run spread. */
+const REPEATED = smoke || ONLY !== undefined ? [] : ['users-bare', 'users-defaults'];
+const TOP_FUNCTIONS = 15;
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const signed = (n: number): string => `${n >= 0 ? '+' : '-'}${fmt(Math.abs(n))}`;
+const percent = (n: number, of: number): string =>
+  `${n >= 0 ? '+' : '-'}${Math.abs((n / of) * 100).toFixed(1)}%`;
+
+function table(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+interface Task {
+  variant: InstructionVariant;
+  requests: number;
+  pass: number;
+}
+
+interface Measured {
+  variant: InstructionVariant;
+  pass: number;
+  n1: Counted;
+  n2: Counted;
+  perRequest: number;
+}
+
+/** Runs `work` over `items`, `jobs` at a time, the results in the items' order. */
+async function pool<T, R>(
+  items: readonly T[],
+  jobs: number,
+  work: (t: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  return results;
+}
+
+async function measure(variants: readonly InstructionVariant[]): Promise<Measured[]> {
+  const tasks: Task[] = [];
+  for (const variant of variants) {
+    const passes = REPEATED.includes(variant.id) ? 2 : 1;
+    for (let pass = 1; pass <= passes; pass++) {
+      for (const requests of [N1, N2]) tasks.push({ variant, requests, pass });
+    }
+  }
+  // The longest first, so that the last job to finish is a short one.
+  const order = [...tasks].sort((a, b) => b.requests - a.requests);
+  let done = 0;
+  const counted = await pool(order, JOBS, async (t) => {
+    const name = `${t.variant.id}-${t.requests}-pass${t.pass}`;
+    const c = REUSE
+      ? readCounted(OUT_DIR, name)
+      : await countInstructions(
+          APP,
+          [t.variant.id, String(WARMUP), String(t.requests)],
+          OUT_DIR,
+          name,
+        );
+    done++;
+    process.stderr.write(
+      `[${done}/${order.length}] ${name}: ${fmt(c.instructions)} instructions, ${c.seconds.toFixed(0)} s\n`,
+    );
+    return { task: t, counted: c };
+  });
+  const find = (v: InstructionVariant, requests: number, pass: number): Counted =>
+    (
+      counted.find(
+        (c) => c.task.variant === v && c.task.requests === requests && c.task.pass === pass,
+      ) as { counted: Counted }
+    ).counted;
+  const measured: Measured[] = [];
+  for (const t of tasks) {
+    if (t.requests !== N1) continue;
+    const n1 = find(t.variant, N1, t.pass);
+    const n2 = find(t.variant, N2, t.pass);
+    measured.push({
+      variant: t.variant,
+      pass: t.pass,
+      n1,
+      n2,
+      perRequest: (n2.instructions - n1.instructions) / (N2 - N1),
+    });
+  }
+  return measured;
+}
+
+const first = (m: readonly Measured[], id: string): Measured | undefined =>
+  m.find((x) => x.variant.id === id && x.pass === 1);
+
+/** The bare Express variant of the same app shape. */
+const bareOf = (m: readonly Measured[], v: InstructionVariant): Measured =>
+  first(m, `${v.shape}-bare`) as Measured;
+
+function mainTable(m: readonly Measured[]): string {
+  return table(
+    ['app', 'variant', 'instructions per request', 'vs bare Express', 'vs bare Express, %'],
+    m
+      .filter((x) => x.pass === 1)
+      .map((x) => {
+        const bare = bareOf(m, x.variant);
+        const diff = x.perRequest - bare.perRequest;
+        const isBare = x.variant.setup === 'bare';
+        return [
+          isBare ? SHAPE_LABELS[x.variant.shape] : '',
+          SETUP_LABELS[x.variant.setup],
+          fmt(x.perRequest),
+          isBare ? '' : signed(diff),
+          isBare ? '' : percent(diff, bare.perRequest),
+        ];
+      }),
+  );
+}
+
+function runsTable(m: readonly Measured[]): string {
+  return table(
+    ['variant', 'pass', `I(${fmt(N1)})`, `I(${fmt(N2)})`, 'per request', 'wall time of the two'],
+    m.map((x) => [
+      x.variant.id,
+      String(x.pass),
+      fmt(x.n1.instructions),
+      fmt(x.n2.instructions),
+      fmt(x.perRequest),
+      REUSE ? '' : `${(x.n1.seconds + x.n2.seconds).toFixed(0)} s`,
+    ]),
+  );
+}
+
+/** The repeated variants' two passes, and what their spread does to the package's difference. */
+function spreadTable(m: readonly Measured[]): string {
+  const pair = (id: string): [Measured, Measured] | undefined => {
+    const a = m.find((x) => x.variant.id === id && x.pass === 1);
+    const b = m.find((x) => x.variant.id === id && x.pass === 2);
+    return a && b ? [a, b] : undefined;
+  };
+  const rows: string[][] = [];
+  for (const id of REPEATED) {
+    const p = pair(id);
+    if (p === undefined) continue;
+    const d = p[1].perRequest - p[0].perRequest;
+    rows.push([
+      id,
+      fmt(p[0].perRequest),
+      fmt(p[1].perRequest),
+      signed(d),
+      percent(d, p[0].perRequest),
+    ]);
+  }
+  const ours = pair(PROFILED.ours);
+  const bare = pair(PROFILED.bare);
+  if (ours && bare) {
+    const d1 = ours[0].perRequest - bare[0].perRequest;
+    const d2 = ours[1].perRequest - bare[1].perRequest;
+    rows.push([
+      'package minus bare',
+      signed(d1),
+      signed(d2),
+      signed(d2 - d1),
+      percent(d2 - d1, d1),
+    ]);
+  }
+  return table(['variant', 'pass 1', 'pass 2', 'pass 2 - pass 1', 'relative'], rows);
+}
+
+interface FunctionRow {
+  name: string;
+  owner: Owner;
+  self: number;
+}
+
+/** Files read to show what an anonymous function is, by path. */
+const sources = new Map<string, string[]>();
+
+/**
+ * A function's name for the table; an anonymous one of ours or the SDK's with the start of its
+ * line (`res.on("close", () => {`), which its line number alone does not tell.
+ */
+function displayName(r: FunctionRow): string {
+  const name = shortName(r.name, OUR_DIST);
+  const at = /^JS \(anonymous\) (\/\S+):(\d+):\d+$/.exec(r.name);
+  if (r.owner === 'other' || at === null) return name;
+  const file = at[1] as string;
+  if (!sources.has(file)) {
+    try {
+      sources.set(file, readFileSync(file, 'utf8').split('\n'));
+    } catch {
+      sources.set(file, []);
+    }
+  }
+  const line = sources.get(file)?.[Number(at[2]) - 1]?.trim() ?? '';
+  return line === '' ? name : `${name}: ${line.length > 50 ? `${line.slice(0, 50)}...` : line}`;
+}
+
+/** Code in a Markdown table cell: no pipe may end the cell, no backtick the code. */
+function cell(code: string): string {
+  return `\`${code.replaceAll('`', "'").replaceAll('|', '\\|')}\``;
+}
+
+/** Per request, `ours` minus `bare`, of each function's costs in the N2 run minus the N1 run. */
+function functionDiff(ours: Measured, bare: Measured): Map<string, number> {
+  const perRequest = (x: Measured): Map<string, number> => {
+    const a = functionCosts(x.n1);
+    const b = functionCosts(x.n2);
+    const out = new Map<string, number>();
+    for (const name of new Set([...a.keys(), ...b.keys()])) {
+      out.set(name, ((b.get(name) ?? 0) - (a.get(name) ?? 0)) / (N2 - N1));
+    }
+    return out;
+  };
+  const o = perRequest(ours);
+  const b = perRequest(bare);
+  const diff = new Map<string, number>();
+  for (const name of new Set([...o.keys(), ...b.keys()])) {
+    diff.set(name, (o.get(name) ?? 0) - (b.get(name) ?? 0));
+  }
+  return diff;
+}
+
+const OWNER_LABELS: Record<Owner, string> = {
+  ours: 'ours (express-otel-metrics/dist)',
+  sdk: "the SDK's (@opentelemetry)",
+  other: 'other (V8 builtins and runtime, Node, Express, libc)',
+};
+
+function functionTables(m: readonly Measured[]): string {
+  const ours = first(m, PROFILED.ours);
+  const bare = first(m, PROFILED.bare);
+  if (ours === undefined || bare === undefined) return '';
+  const rows: FunctionRow[] = [...functionDiff(ours, bare)].map(([name, self]) => ({
+    name,
+    owner: ownerOf(name, OUR_DIST),
+    self,
+  }));
+  const total = ours.perRequest - bare.perRequest;
+  // `other` split by what runs there, so that it shows whether the engine's work or some other
+  // JavaScript grew.
+  const groups: Array<[string, (r: FunctionRow) => boolean]> = [
+    [OWNER_LABELS.ours, (r) => r.owner === 'ours'],
+    [OWNER_LABELS.sdk, (r) => r.owner === 'sdk'],
+    [
+      'other: JavaScript (Node, Express, the client)',
+      (r) => r.owner === 'other' && r.name.startsWith('JS '),
+    ],
+    [
+      "other: the node binary's own code (V8's builtins, runtime, compilers, GC; Node's C++)",
+      (r) => r.owner === 'other' && / \[\S*\/node\]$/.test(r.name),
+    ],
+    [
+      "other: the rest (libc, libstdc++, V8's generated stubs and regular expressions)",
+      (r) => r.owner === 'other' && !r.name.startsWith('JS ') && !/ \[\S*\/node\]$/.test(r.name),
+    ],
+    ['all functions', () => true],
+  ];
+  const sums = table(
+    ['whose code', 'self instructions per request, package minus bare', 'share of the difference'],
+    groups.map(([label, member]) => {
+      const sum = rows.filter(member).reduce((s, r) => s + r.self, 0);
+      return [label, signed(sum), `${((sum / total) * 100).toFixed(0)}%`];
+    }),
+  );
+  const top = (owner: Owner | undefined): string =>
+    table(
+      ['function', 'whose', 'self instructions per request'],
+      rows
+        .filter((r) => (owner === undefined || r.owner === owner) && r.self >= 0.5)
+        .sort((a, b) => b.self - a.self)
+        .slice(0, TOP_FUNCTIONS)
+        .map((r) => [cell(displayName(r)), r.owner, signed(r.self)]),
+    );
+  return [
+    sums,
+    '',
+    `### The ${TOP_FUNCTIONS} functions with the most self instructions of the difference`,
+    '',
+    top(undefined),
+    '',
+    `### Ours: the ${TOP_FUNCTIONS} first`,
+    '',
+    top('ours'),
+    '',
+    `### The SDK's: the ${TOP_FUNCTIONS} first`,
+    '',
+    top('sdk'),
+  ].join('\n');
+}
+
+/** What would be wrong with the counts, if anything. */
+function problems(m: readonly Measured[]): string[] {
+  const found: string[] = [];
+  for (const x of m) {
+    if (!(x.perRequest > 0)) found.push(`${x.variant.id}: ${fmt(x.perRequest)} per request`);
+    const bare = bareOf(m, x.variant);
+    if (x.variant.setup !== 'bare' && x.pass === 1 && !(x.perRequest > bare.perRequest)) {
+      found.push(
+        `${x.variant.id}: ${fmt(x.perRequest)} per request, not above bare Express's ${fmt(bare.perRequest)}`,
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * A package's version, as `from` resolves it: from the package.json above its entry point, since
+ * some (@opentelemetry/api) do not export `./package.json`.
+ */
+function version(name: string, from = PACKAGE_DIR): string {
+  let dir = dirname(createRequire(join(from, 'package.json')).resolve(name));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === name) return `${name} ${pkg.version}`;
+    } catch {
+      // No package.json at this level: a folder inside the package.
+    }
+    if (dirname(dir) === dir) return `${name} ?`;
+    dir = dirname(dir);
+  }
+}
+
+/**
+ * Copies what the counted processes load from the workspace, the package's build and the app's
+ * two scripts, into OUT_DIR, where the app finds the package first. The full run takes over an
+ * hour: a rebuild meanwhile (`pnpm typecheck` rebuilds the package) would otherwise change what
+ * is measured halfway, or fail a process that starts while dist is being rewritten. The package's
+ * own node_modules is linked, so it loads the same dependencies.
+ */
+function snapshot(): void {
+  mkdirSync(OUR_DIST, { recursive: true });
+  for (const file of ['instructions-app.js', 'instruction-variants.js']) {
+    copyFileSync(join(__dirname, file), join(APP_DIR, file));
+  }
+  const library = dirname(OUR_DIST);
+  copyFileSync(join(LIBRARY_DIR, 'package.json'), join(library, 'package.json'));
+  copyFileSync(join(LIBRARY_DIR, 'dist', 'index.cjs'), join(OUR_DIST, 'index.cjs'));
+  symlinkSync(join(LIBRARY_DIR, 'node_modules'), join(library, 'node_modules'));
+}
+
+/** The workspace's commit, and whether the package's sources differ from it (read-only git). */
+function workspace(): string {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', LIBRARY_DIR, ...args], { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src') !== '';
+    return `workspace at ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes to the package' : ''}`;
+  } catch {
+    return 'workspace commit unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  for (const tool of ['valgrind', 'callgrind_annotate']) {
+    try {
+      execFileSync('which', [tool]);
+    } catch {
+      throw new Error(`${tool} is needed (Debian: apt-get install valgrind)`);
+    }
+  }
+  if (!REUSE) {
+    rmSync(OUT_DIR, { recursive: true, force: true });
+    snapshot();
+  }
+  const began = Date.now();
+  const m = await measure(
+    (smoke ? SMOKE_VARIANTS : VARIANTS).filter((v) => ONLY === undefined || ONLY.includes(v.id)),
+  );
+  const minutes = (Date.now() - began) / 60_000;
+  const found = problems(m);
+
+  const express = dirname(requireHere.resolve('express/package.json'));
+  const versions = [
+    `Node.js ${process.version}`,
+    version('express'),
+    version('router', express),
+    `${version('express-otel-metrics')} (${workspace()})`,
+    version('@opentelemetry/api', LIBRARY_DIR),
+    version('@opentelemetry/sdk-metrics', LIBRARY_DIR),
+    execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim(),
+  ].join(', ');
+  const command = `pnpm bench:instructions${smoke ? ' --smoke' : ''} (warm-up ${fmt(WARMUP)}, N1 ${fmt(N1)}, N2 ${fmt(N2)}, ${JOBS} at a time)`;
+  const perRequest = mainTable(m);
+  const runs = runsTable(m);
+
+  console.log(`\nInstructions per request: (I(N2) - I(N1)) / (N2 - N1), ${command}\n`);
+  console.log(perRequest);
+  console.log('\nThe runs\n');
+  console.log(runs);
+  if (smoke) {
+    // Nobody reads the smoke run's dumps; its figures are printed above.
+    rmSync(OUT_DIR, { recursive: true, force: true });
+    if (found.length > 0) throw new Error(`the counts are not sane:\n${found.join('\n')}`);
+    console.log(`\nsmoke run: ${minutes.toFixed(1)} min; counts positive, the package above bare`);
+    return;
+  }
+  const spread = spreadTable(m);
+  if (REPEATED.length > 0) {
+    console.log('\nRun-to-run spread\n');
+    console.log(spread);
+  }
+  process.stderr.write('reading the dumps with callgrind_annotate\n');
+  const functions = functionTables(m);
+  console.log(`\nWhere the package's instructions go (${PROFILED.ours} minus ${PROFILED.bare})\n`);
+  console.log(functions);
+  if (found.length > 0) console.log(`\nCounts that look wrong:\n${found.join('\n')}`);
+
+  const results = [
+    '# Instruction counts: `pnpm bench:instructions`',
+    '',
+    `${new Date().toISOString().slice(0, 10)}, ${machine()}; ${versions}.`,
+    `Command: \`${command}\`; ${minutes.toFixed(0)} minutes.`,
+    '',
+    'Each variant is one process under `valgrind --tool=callgrind --dump-instr=no --smc-check=all-non-file`, run twice: the app and an HTTP/1.1 client on one keep-alive connection in the same process (src/instructions-app.ts), the client sending each request when the last answer is read in full. Both runs send the warm-up requests, then N1 or N2 more; start-up, warm-up and exit are the same in both, so',
+    '',
+    '    instructions per request = (I(N2) - I(N1)) / (N2 - N1)',
+    '',
+    "counts a request once the JIT has compiled the hot code (kept on, as users run it), every thread of the process included (V8's compiler and GC threads), the client's side too (a minimal parser of the status line and `Content-Length`). The package is registered with `collectors` all off and `endpoint: { mode: 'none' }`, so only the request path is measured; after the requests the app reads its exposition once to check that every request was counted under the expected route template. Node runs with `--perf-basic-prof` in every variant, so that the JIT's code can be named (it also turns off V8's code-space compaction). The machine's speed does not enter the counts; other load hardly does (timers fire by the clock).",
+    '',
+    `Apps: ${Object.entries(TARGETS)
+      .map(([shape, t]) => `${shape} \`GET ${t.path}\` (route \`${t.template}\`)`)
+      .join(
+        '; ',
+      )}. Every request also carries an \`X-Tenant\` header, which the all-on variant labels.`,
+    '',
+    `All-on: ${Object.keys(ALL_ON_OPTIONS)
+      .map((k) => `\`${k}\``)
+      .join(
+        ', ',
+      )} (\`latencyHistogram: '${ALL_ON_OPTIONS.latencyHistogram}'\`, one extra label, exemplars on with no tracer).`,
+    '',
+    '## Instructions per request',
+    '',
+    perRequest,
+    '',
+    '## Run-to-run spread',
+    '',
+    `${REPEATED.join(' and ')} were counted twice (four processes each).`,
+    '',
+    spread,
+    '',
+    `## Where the package's instructions go: ${PROFILED.ours} minus ${PROFILED.bare}`,
+    '',
+    "Self instructions per function (what runs in the function's own code), per request, in the N2 run minus the N1 run, the package's process minus bare Express's, as `callgrind_annotate` sums them (inclusive costs are left out: V8's code enters and leaves builtins by jumps as well as calls, which callgrind's call tracking misreads). JavaScript functions are named from V8's perf map and told apart by file, line and column; TurboFan and Maglev inline small callees into their callers, whose code then carries their cost, and interpreted or Sparkplug code spends most of its instructions in V8's builtins (`other`), so the split below leans towards `other`.",
+    '',
+    functions,
+    '',
+    '## The runs',
+    '',
+    runs,
+    '',
+    found.length > 0 ? `Counts that look wrong: ${found.join('; ')}.\n` : '',
+  ].join('\n');
+  if (ONLY === undefined) writeFileSync(join(PACKAGE_DIR, 'INSTRUCTIONS-RESULTS.md'), results);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
