@@ -170,7 +170,7 @@ export function registerMetrics(app: Express, options?: RegisterMetricsOptions):
       // reader of createPrometheusReader would show them.
       ...(exemplars && {
         sampledSpan: pipeline.sharedExemplars
-          ? () => (readersOpen() ? sampledSpanContext() : undefined)
+          ? (active) => (readersOpen() ? sampledSpanContext(active) : undefined)
           : sampledSpanContext,
       }),
     }),

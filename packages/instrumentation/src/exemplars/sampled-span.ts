@@ -3,6 +3,7 @@ import {
   isSpanContextValid,
   trace,
   TraceFlags,
+  type Context,
   type SpanContext,
 } from '@opentelemetry/api';
 
@@ -11,8 +12,8 @@ import {
  * link to it); otherwise undefined. Where no context manager is registered, this is a read of the
  * API's global registry and a lookup in the root context, with nothing allocated.
  */
-export function sampledSpanContext(): SpanContext | undefined {
-  const span = trace.getSpanContext(context.active());
+export function sampledSpanContext(active: Context = context.active()): SpanContext | undefined {
+  const span = trace.getSpanContext(active);
   if (span === undefined || (span.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
   return isSpanContextValid(span) ? span : undefined;
 }

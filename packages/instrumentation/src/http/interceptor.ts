@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { SpanContext } from '@opentelemetry/api';
+import { context, type Context, type SpanContext } from '@opentelemetry/api';
 import type { Reporter } from '../report.js';
 import type { InFlight, RecordRequest } from './recorders.js';
 import { pathnameOf } from '../request-target.js';
@@ -18,7 +18,7 @@ export interface RequestInterceptorDeps {
    * Where exemplars are kept: the sampled span active now, if any, looked for when the request
    * starts and, if there was none then, when it ends.
    */
-  sampledSpan?: () => SpanContext | undefined;
+  sampledSpan?: (active?: Context) => SpanContext | undefined;
   /** Counts the requests in flight (option `inFlight`). */
   inFlight?: InFlight;
   /** Count the response body bytes the app writes (option `bodySizes`). */
@@ -148,8 +148,10 @@ export function createRequestInterceptor(deps: RequestInterceptorDeps): RequestI
       }
       if (scrapesSeen && scrapes.has(res)) return;
       try {
-        if (span === undefined && sampledSpan !== undefined) span = sampledSpan();
-        record(req, res, (performance.now() - start) / 1000, complete, span, written?.());
+        // Read once for the span and every recording, each of which would read it again.
+        const active = context.active();
+        if (span === undefined && sampledSpan !== undefined) span = sampledSpan(active);
+        record(req, res, (performance.now() - start) / 1000, complete, span, written?.(), active);
       } catch (err) {
         report.error('record', 'could not record a request', err);
       }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes, Meter, SpanContext } from '@opentelemetry/api';
+import type { Attributes, Context, Meter, SpanContext } from '@opentelemetry/api';
 import { CATALOGUE, type Naming, type SeriesDef } from '../catalogue.js';
 import type { ExpressRequestFields } from '../express-internals.js';
 import type { ExemplarStore } from '../exemplars/store.js';
@@ -12,8 +12,6 @@ import type { RouteResolver } from './route-template.js';
 import { errorType, methodLabel, protocolVersion, statusLabel, urlScheme } from './labels.js';
 
 // Hoisted so that the request path reads module constants, not nested properties.
-const METHOD = SEMCONV_ATTRIBUTES.httpRequestMethod;
-const SCHEME = SEMCONV_ATTRIBUTES.urlScheme;
 const VERSION = SEMCONV_ATTRIBUTES.networkProtocolVersion;
 const ROUTE = SEMCONV_ATTRIBUTES.httpRoute;
 const STATUS = SEMCONV_ATTRIBUTES.httpResponseStatusCode;
@@ -33,7 +31,25 @@ export type RecordRequest = (
   span: SpanContext | undefined,
   /** The response body bytes the app wrote, where counted (option `bodySizes`). */
   bodyBytes?: number,
+  /**
+   * The context active when the request ended, given to the SDK with each recording: without it,
+   * the SDK reads it again for each (its attribute processors take it).
+   */
+  active?: Context,
 ) => void;
+
+// The attributes are object literals with literal keys: V8 builds such an object from the
+// literal's template, where a computed key (`[LABELS.method]`) costs a call into its runtime per
+// key and request. These types hold the literal keys to the names in labels.ts.
+type Keyed<K extends string> = Record<K, string>;
+type MethodLabels = Keyed<typeof LABELS.method>;
+type TimedLabels = Keyed<typeof LABELS.method | typeof LABELS.endpoint>;
+type CountedLabels = Keyed<
+  typeof LABELS.method | typeof LABELS.endpoint | typeof LABELS.httpStatus
+>;
+type SemconvBase = Keyed<
+  typeof SEMCONV_ATTRIBUTES.httpRequestMethod | typeof SEMCONV_ATTRIBUTES.urlScheme
+>;
 
 /**
  * The requests in flight (option `inFlight`): `start` counts a request in and returns the
@@ -53,7 +69,10 @@ export function createInFlight(meter: Meter, naming: Naming): InFlight {
       // The scheme of the connection: Express' `req.protocol` (trust proxy) is not set up yet
       // when the request starts.
       start(req) {
-        const attributes = { [METHOD]: methodLabel(req.method), [SCHEME]: urlScheme(req) };
+        const attributes: SemconvBase = {
+          'http.request.method': methodLabel(req.method),
+          'url.scheme': urlScheme(req),
+        };
         counter.add(1, attributes);
         return attributes;
       },
@@ -63,7 +82,7 @@ export function createInFlight(meter: Meter, naming: Naming): InFlight {
   const counter = createUpDownCounter(meter, entry.prometheus);
   return {
     start(req) {
-      const attributes = { [LABELS.method]: methodLabel(req.method) };
+      const attributes: MethodLabels = { method: methodLabel(req.method) };
       counter.add(1, attributes);
       return attributes;
     },
@@ -100,14 +119,20 @@ export function responseBodySize(
 function sizeRecorder(
   meter: Meter,
   naming: Naming,
-): (req: IncomingMessage, res: ServerResponse, written: number, attributes: Attributes) => void {
+): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  written: number,
+  attributes: Attributes,
+  active: Context | undefined,
+) => void {
   const { requestSize, responseSize } = CATALOGUE.app;
   const request = createHistogram(meter, requestSize[naming], naming, BODY_SIZE_BUCKETS);
   const response = createHistogram(meter, responseSize[naming], naming, BODY_SIZE_BUCKETS);
-  return (req, res, written, attributes) => {
+  return (req, res, written, attributes, active) => {
     const size = requestBodySize(req);
-    if (size !== undefined) request.record(size, attributes);
-    response.record(responseBodySize(req, res, written), attributes);
+    if (size !== undefined) request.record(size, attributes, active);
+    response.record(responseBodySize(req, res, written), attributes, active);
   };
 }
 
@@ -171,24 +196,23 @@ function prometheusRecorder({
     labelNamesOf(requestCount.prometheus, options),
   );
   const sizes = options.bodySizes === true ? sizeRecorder(meter, 'prometheus') : undefined;
-  return (req, res, seconds, complete, span, bodyBytes) => {
+  return (req, res, seconds, complete, span, bodyBytes, active) => {
     const method = methodLabel(req.method);
     const endpoint = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
-    const status = statusLabel(res.statusCode, !complete);
-    let timed: Attributes = { [LABELS.method]: method, [LABELS.endpoint]: endpoint };
+    let timed: Attributes = { method, endpoint } satisfies TimedLabels;
     let counted: Attributes = {
-      [LABELS.method]: method,
-      [LABELS.endpoint]: endpoint,
-      [LABELS.httpStatus]: status,
-    };
+      method,
+      endpoint,
+      http_status: statusLabel(res.statusCode, !complete),
+    } satisfies CountedLabels;
     if (extraLabels !== undefined) {
       const extra = extraLabels(req, res);
       timed = { ...extra, ...timed };
       counted = { ...extra, ...counted };
     }
-    latency.record(seconds, timed);
-    count.add(1, counted);
-    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, timed);
+    latency.record(seconds, timed, active);
+    count.add(1, counted, active);
+    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, timed, active);
     if (span !== undefined) {
       latencyExemplars?.offer(timed, seconds, span);
       countExemplars?.offer(counted, 1, span);
@@ -216,11 +240,11 @@ function semconvRecorder({
     ? exemplars?.histogram(series.name, labelNamesOf(series, options), options.latencyBuckets)
     : undefined;
   const sizes = options.bodySizes === true ? sizeRecorder(meter, 'semconv') : undefined;
-  return (req, res, seconds, complete, span, bodyBytes) => {
+  return (req, res, seconds, complete, span, bodyBytes, active) => {
     let attributes: Attributes = {
-      [METHOD]: methodLabel(req.method),
-      [SCHEME]: urlScheme(req),
-    };
+      'http.request.method': methodLabel(req.method),
+      'url.scheme': urlScheme(req),
+    } satisfies SemconvBase;
     const version = protocolVersion(req.httpVersion);
     if (version !== undefined) attributes[VERSION] = version;
     const route = resolveEndpoint(req as IncomingMessage & ExpressRequestFields, res.statusCode);
@@ -229,8 +253,8 @@ function semconvRecorder({
     const error = errorType(res.statusCode, !complete);
     if (error !== undefined) attributes[ERROR] = error;
     if (extraLabels !== undefined) attributes = { ...extraLabels(req, res), ...attributes };
-    duration.record(seconds, attributes);
-    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, attributes);
+    duration.record(seconds, attributes, active);
+    if (sizes !== undefined) sizes(req, res, bodyBytes ?? 0, attributes, active);
     if (span !== undefined) durationExemplars?.offer(attributes, seconds, span);
   };
 }
