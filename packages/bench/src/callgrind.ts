@@ -36,6 +36,31 @@ export async function countInstructions(
 ): Promise<Counted> {
   const dump = join(outDir, `${name}.callgrind`);
   const began = Date.now();
+  const run = await runOnce(dump, [...nodeFlags, script, ...args], outDir);
+  if (run.code !== 0) {
+    const tail = run.stderr.split('\n').slice(-30).join('\n');
+    throw new Error(`${name} exited with ${run.code ?? run.signal}:\n${tail}`);
+  }
+  const { pid } = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { pid?: number };
+  if (pid === undefined) throw new Error(`${name}: no pid in its output:\n${run.stdout}`);
+  const perfMap = `${dump}.map`;
+  renameSync(join(outDir, `perf-${pid}.map`), perfMap);
+  return {
+    instructions: totalsOf(dump),
+    dump,
+    perfMap,
+    seconds: (Date.now() - began) / 1000,
+  };
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runOnce(dump: string, nodeArgs: readonly string[], outDir: string): Promise<Run> {
   const child = spawn(
     'valgrind',
     [
@@ -53,39 +78,22 @@ export async function countInstructions(
       // address keeps one function.
       '--perf-basic-prof',
       `--perf-basic-prof-path=${outDir}`,
-      ...nodeFlags,
-      script,
-      ...args,
+      ...nodeArgs,
     ],
-    {
-      cwd: outDir,
-      env: environment(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { cwd: outDir, env: environment(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   started.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', resolve);
+    child.once('close', (code, signal) => {
+      started.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
-  started.delete(child);
-  if (code !== 0) {
-    throw new Error(`${name} exited with ${code}:\n${stderr.split('\n').slice(-30).join('\n')}`);
-  }
-  const { pid } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { pid?: number };
-  if (pid === undefined) throw new Error(`${name}: no pid in its output:\n${stdout}`);
-  const perfMap = `${dump}.map`;
-  renameSync(join(outDir, `perf-${pid}.map`), perfMap);
-  return {
-    instructions: totalsOf(dump),
-    dump,
-    perfMap,
-    seconds: (Date.now() - began) / 1000,
-  };
 }
 
 /** A run of {@link countInstructions} read back from its files (its duration is not kept). */

@@ -13,8 +13,16 @@ import type { RegisterMetricsOptions } from 'express-otel-metrics';
  */
 export type Shape = 'users' | 'routes10' | 'routes1000' | 'depth1' | 'depth5';
 
-/** What is registered on the app: nothing, the package's defaults, or every request series on. */
-export type Setup = 'bare' | 'defaults' | 'all-on';
+/**
+ * What is registered on the app: nothing; the SDK's recordings alone, without the package (`sdk`:
+ * the two records the package's defaults make per request, at the response's 'close', through
+ * instruments of a MeterProvider with the package's Views); the package's defaults; or every
+ * request series on. `sdk` minus `bare` is what recording costs in the SDK (and one listener);
+ * `defaults` minus `sdk`, what the package does besides. `defaults-hash` is an experiment, not
+ * the package: its defaults with the SDK's `hashAttributes` replaced by one without a sort call
+ * or JSON (instructions-app.ts), to measure what that upstream change would save.
+ */
+export type Setup = 'bare' | 'sdk' | 'defaults' | 'all-on' | 'defaults-hash';
 
 export interface InstructionVariant {
   id: string;
@@ -31,8 +39,10 @@ const v = (shape: Shape, setup: Setup): InstructionVariant => ({
 /** The full run: bare Express beside the package in every shape, and all-on on the basic one. */
 export const VARIANTS: readonly InstructionVariant[] = [
   v('users', 'bare'),
+  v('users', 'sdk'),
   v('users', 'defaults'),
   v('users', 'all-on'),
+  v('users', 'defaults-hash'),
   v('routes10', 'bare'),
   v('routes10', 'defaults'),
   v('routes1000', 'bare'),
@@ -43,9 +53,10 @@ export const VARIANTS: readonly InstructionVariant[] = [
   v('depth5', 'defaults'),
 ];
 
-/** The smoke run: the one pair whose difference is the package's cost. */
+/** The smoke run: the pair whose difference is the package's cost, and the SDK's share of it. */
 export const SMOKE_VARIANTS: readonly InstructionVariant[] = [
   v('users', 'bare'),
+  v('users', 'sdk'),
   v('users', 'defaults'),
 ];
 
@@ -59,8 +70,11 @@ export const SHAPE_LABELS: Record<Shape, string> = {
 
 export const SETUP_LABELS: Record<Setup, string> = {
   bare: 'bare Express',
+  sdk: "bare Express + the SDK's two records per request, no package",
   defaults: 'express-otel-metrics (defaults)',
   'all-on': 'express-otel-metrics (every request series on)',
+  'defaults-hash':
+    "experiment: express-otel-metrics (defaults), the SDK's hashAttributes without a sort call or JSON",
 };
 
 /** Routes of the `routes*` shapes: routers of this many routes each. */

@@ -5,8 +5,19 @@
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Request, Response, Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { context, type Attributes } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import express from 'express';
-import { registerMetrics, type MetricsHandle } from 'express-otel-metrics';
+import {
+  createViews,
+  INSTRUMENTS,
+  LABELS,
+  registerMetrics,
+  type MetricsHandle,
+} from 'express-otel-metrics';
 import {
   ALL_ON_OPTIONS,
   BASE_OPTIONS,
@@ -56,16 +67,105 @@ function build(shape: Shape): express.Express {
   return app;
 }
 
+/** A reader that exports nothing: the `sdk` setup's, read once at the end. */
+class Reader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+/**
+ * The `sdk` setup: what the package's defaults record per request, through the SDK, and nothing
+ * else: a histogram record and a counter add at the response's 'close', with new attribute
+ * objects of the values the package gives them, called the cheapest way the API allows (literal
+ * keys, the active context read once and passed to both). Returns the check of the count.
+ */
+function recordWithSdkAlone(target: express.Express): (total: number) => Promise<void> {
+  const reader = new Reader();
+  const provider = new MeterProvider({ views: createViews(BASE_OPTIONS), readers: [reader] });
+  const meter = provider.getMeter('express-otel-metrics');
+  const latency = meter.createHistogram(INSTRUMENTS.requestLatency, { unit: 's' });
+  const count = meter.createCounter(INSTRUMENTS.requestCount);
+  const endpoint = TARGETS[variant?.shape as Shape].template;
+  // Where the package hooks in too: Express calls the app's `handle` for each request.
+  type Handle = (req: IncomingMessage, res: ServerResponse) => void;
+  const hooked = target as unknown as { handle: Handle };
+  const handle = hooked.handle;
+  hooked.handle = function (this: unknown, req: IncomingMessage, res: ServerResponse) {
+    const start = performance.now();
+    res.on('close', () => {
+      const method = req.method as string;
+      const active = context.active();
+      latency.record((performance.now() - start) / 1000, { method, endpoint }, active);
+      count.add(1, { method, endpoint, http_status: String(res.statusCode) }, active);
+    });
+    // eslint-disable-next-line prefer-rest-params -- every argument Express passes, as it passes them
+    Reflect.apply(handle, this, arguments);
+  };
+  return async (total) => {
+    const { resourceMetrics } = await reader.collect();
+    const points = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === INSTRUMENTS.requestCount)?.dataPoints;
+    const point = points?.[0];
+    if (
+      points?.length !== 1 ||
+      point?.value !== total ||
+      point.attributes[LABELS.httpStatus] !== '200' ||
+      point.attributes[LABELS.endpoint] !== endpoint
+    ) {
+      throw new Error(
+        `the SDK counted ${JSON.stringify(points)}, expected ${total} under ${endpoint}`,
+      );
+    }
+  };
+}
+
+/**
+ * The `defaults-hash` experiment: the SDK's attribute hash (sdk-metrics' `utils.hashAttributes`,
+ * which sorts the keys with `Array.prototype.sort` and `JSON.stringify`s the pairs on every
+ * recording) replaced by one that sorts the few keys in place and joins length-prefixed keys and
+ * string values (unique for any strings; other values still go through JSON). The SDK reads the
+ * function from its module each time it makes a map, so this must run before any instrument.
+ */
+function replaceSdkHash(): void {
+  const sdkDir = dirname(
+    createRequire(require.resolve('express-otel-metrics')).resolve('@opentelemetry/sdk-metrics'),
+  );
+  const utils = createRequire(__filename)(join(sdkDir, 'utils.cjs')) as {
+    hashAttributes: (a: Attributes) => string;
+  };
+  utils.hashAttributes = (attributes) => {
+    const keys = Object.keys(attributes);
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i] as string;
+      let j = i - 1;
+      for (; j >= 0 && (keys[j] as string) > key; j--) keys[j + 1] = keys[j] as string;
+      keys[j + 1] = key;
+    }
+    let out = '';
+    for (const key of keys) {
+      const value = attributes[key];
+      out +=
+        typeof value === 'string'
+          ? `${key.length}:${key}${value.length}:${value}`
+          : `${key.length}:${key}j${JSON.stringify(value ?? null)};`;
+    }
+    return out;
+  };
+}
+
+if (variant.setup === 'defaults-hash') replaceSdkHash();
 const app = build(variant.shape);
 // Registered after the routes, which the package allows (it wraps `app.handle`), and which keeps
 // the app's layers the same in every variant.
 const handle: MetricsHandle | undefined =
-  variant.setup === 'bare'
+  variant.setup === 'bare' || variant.setup === 'sdk'
     ? undefined
     : registerMetrics(app, {
         ...BASE_OPTIONS,
         ...(variant.setup === 'all-on' && ALL_ON_OPTIONS),
       });
+const checkSdk = variant.setup === 'sdk' ? recordWithSdkAlone(app) : undefined;
 
 /**
  * Sends `count` requests one after another on `socket`, each once the previous answer is read in
@@ -150,6 +250,7 @@ async function main(): Promise<void> {
   // that differ only in `requests`, so both the start-up and the warm-up cancel out.
   await send(socket, request, total);
   if (handle !== undefined) await check(handle, total);
+  if (checkSdk !== undefined) await checkSdk(total);
   process.stdout.write(`${JSON.stringify({ pid: process.pid, requests: total })}\n`);
   // At once: the exit's own work is the same in every run, and nothing after it is measured.
   process.exit(0);

@@ -1,16 +1,25 @@
-// `pnpm bench:instructions [--smoke] [--jobs 2] [--warmup 12000] [--n1 5000] [--n2 20000]
-// [--only users-bare,users-defaults] [--out .out/x] [--reuse]`: instructions per request, counted
-// with valgrind's callgrind, which neither the machine's speed nor its other load changes as they
-// change the timings of `pnpm bench`. `--only` counts some variants, once, and writes no results
-// file; `--out` keeps the dumps elsewhere than .out/instructions; `--reuse` reads the dumps of an
-// earlier run there instead of counting again (to change the tables without an hour's wait).
+// `pnpm bench:instructions [--smoke] [--jobs 2] [--warmup 6000] [--n1 2000] [--n2 8000]
+// [--only users-bare,users-defaults] [--out .out/x] [--reuse] [--no-predictable]`: instructions
+// per request, counted with valgrind's callgrind, which neither the machine's speed nor its other
+// load changes as they change the timings of `pnpm bench`. `--only` counts some variants, once,
+// and writes no results file; `--out` keeps the dumps elsewhere than .out/instructions; `--reuse`
+// reads the dumps of an earlier run there instead of counting again (to change the tables without
+// an hour's wait).
 //
 // Each variant runs twice as one process (instructions-app.ts: the app and a client over one
 // keep-alive connection), both times with the same warm-up, then N1 or N2 more requests. The
 // start-up, the warm-up (the JIT's compilations) and the exit are the same in both, so
 // (I(N2) - I(N1)) / (N2 - N1) is what a request costs once the process is warm, client included.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,12 +59,20 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
-// The project's earlier counts (ARCHITECTURE.md) used 12,000, then 5,000 or 20,000. The smoke run
-// only checks that the harness works: a short warm-up leaves the JIT unsettled, so its figures
+// The project's earlier counts (ARCHITECTURE.md) used 12,000, then 5,000 or 20,000; with V8's
+// `--predictable` (below) the JIT works on the main thread and a process runs slower, so these
+// keep the full run near 40 minutes. The smoke run only checks that the harness works: a short warm-up leaves the JIT unsettled, so its figures
 // are rough.
-const WARMUP = option('--warmup', smoke ? 100 : 12_000);
-const N1 = option('--n1', smoke ? 50 : 5000);
-const N2 = option('--n2', smoke ? 250 : 20_000);
+const WARMUP = option('--warmup', smoke ? 100 : 6000);
+const N1 = option('--n1', smoke ? 50 : 2000);
+const N2 = option('--n2', smoke ? 250 : 8000);
+// V8's predictable mode: the JIT (Sparkplug, Maglev, TurboFan) and the GC do the same work, on the
+// main thread instead of background threads, with no memory reducer (a timer) and a fixed random
+// seed. Without it, when a background compilation lands depends on how valgrind interleaves the
+// threads, the JIT inlines differently from run to run, and two counts of the same variant have
+// differed by a quarter (196,699 and 244,890 instructions per request, users-defaults, 2026-12-07).
+// `--no-predictable` counts without it, to see that again.
+const NODE_FLAGS = argv.includes('--no-predictable') ? [] : ['--predictable'];
 // Each valgrind process runs on one core at a time (it serialises the process's threads), and the
 // counts do not depend on what else runs, so the runs can share the machine's cores.
 const JOBS = Math.max(1, option('--jobs', Math.min(2, availableParallelism())));
@@ -97,6 +114,20 @@ function table(head: string[], rows: string[][]): string {
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
 }
+
+/**
+ * What the dumps do not keep, written as the run goes: each process's wall time and the run's.
+ * `--reuse` reads it back.
+ */
+interface Log {
+  seconds: Record<string, number>;
+  minutes?: number;
+  /** The commit the counted bundle was built from, read when the run started. */
+  workspace?: string;
+}
+const LOG = join(OUT_DIR, 'runs.json');
+const logged: Log =
+  REUSE && existsSync(LOG) ? (JSON.parse(readFileSync(LOG, 'utf8')) as Log) : { seconds: {} };
 
 interface Task {
   variant: InstructionVariant;
@@ -144,14 +175,19 @@ async function measure(variants: readonly InstructionVariant[]): Promise<Measure
   const counted = await pool(order, JOBS, async (t) => {
     const name = `${t.variant.id}-${t.requests}-pass${t.pass}`;
     const c = REUSE
-      ? readCounted(OUT_DIR, name)
+      ? { ...readCounted(OUT_DIR, name), seconds: logged.seconds[name] ?? NaN }
       : await countInstructions(
           APP,
           [t.variant.id, String(WARMUP), String(t.requests)],
           OUT_DIR,
           name,
+          NODE_FLAGS,
         );
     done++;
+    if (!REUSE) {
+      logged.seconds[name] = c.seconds;
+      writeFileSync(LOG, JSON.stringify(logged, null, 2));
+    }
     process.stderr.write(
       `[${done}/${order.length}] ${name}: ${fmt(c.instructions)} instructions, ${c.seconds.toFixed(0)} s\n`,
     );
@@ -182,28 +218,66 @@ async function measure(variants: readonly InstructionVariant[]): Promise<Measure
 const first = (m: readonly Measured[], id: string): Measured | undefined =>
   m.find((x) => x.variant.id === id && x.pass === 1);
 
-/** The bare Express variant of the same app shape. */
-const bareOf = (m: readonly Measured[], v: InstructionVariant): Measured =>
-  first(m, `${v.shape}-bare`) as Measured;
-
 function mainTable(m: readonly Measured[]): string {
   return table(
     ['app', 'variant', 'instructions per request', 'vs bare Express', 'vs bare Express, %'],
     m
       .filter((x) => x.pass === 1)
       .map((x) => {
-        const bare = bareOf(m, x.variant);
-        const diff = x.perRequest - bare.perRequest;
-        const isBare = x.variant.setup === 'bare';
+        // `--only` may leave out the bare variant: then there is nothing to compare with.
+        const bare = first(m, `${x.variant.shape}-bare`);
+        const diff = bare === undefined ? NaN : x.perRequest - bare.perRequest;
+        const compared = x.variant.setup !== 'bare' && bare !== undefined;
         return [
-          isBare ? SHAPE_LABELS[x.variant.shape] : '',
+          x.variant.setup === 'bare' ? SHAPE_LABELS[x.variant.shape] : '',
           SETUP_LABELS[x.variant.setup],
           fmt(x.perRequest),
-          isBare ? '' : signed(diff),
-          isBare ? '' : percent(diff, bare.perRequest),
+          compared ? signed(diff) : '',
+          compared ? percent(diff, bare.perRequest) : '',
         ];
       }),
   );
+}
+
+/**
+ * The package's difference split at the `sdk` variant: what the SDK's two records cost when called
+ * the cheapest way, and what the package does besides (its interceptor, listeners, labels, route
+ * template, span look-ups).
+ */
+function splitTable(m: readonly Measured[]): string {
+  const bare = first(m, 'users-bare');
+  const sdk = first(m, 'users-sdk');
+  const rows: string[][] = [];
+  if (bare === undefined || sdk === undefined) return '';
+  const row = (label: string, x: number): string[] => [
+    label,
+    signed(x),
+    percent(x, bare.perRequest),
+  ];
+  rows.push(
+    row(
+      "the SDK's two records and one 'close' listener (sdk minus bare)",
+      sdk.perRequest - bare.perRequest,
+    ),
+  );
+  for (const setup of ['defaults', 'all-on'] as const) {
+    const x = first(m, `users-${setup}`);
+    if (x === undefined) continue;
+    rows.push(
+      row(`the package's own work, ${setup} (${setup} minus sdk)`, x.perRequest - sdk.perRequest),
+    );
+    rows.push(row(`the package, ${setup} (${setup} minus bare)`, x.perRequest - bare.perRequest));
+  }
+  const hash = first(m, 'users-defaults-hash');
+  if (hash !== undefined) {
+    rows.push(
+      row(
+        "experiment: the package, defaults, with the SDK's hashAttributes replaced (defaults-hash minus bare)",
+        hash.perRequest - bare.perRequest,
+      ),
+    );
+  }
+  return table(['part', 'instructions per request', 'of bare Express'], rows);
 }
 
 function runsTable(m: readonly Measured[]): string {
@@ -215,7 +289,7 @@ function runsTable(m: readonly Measured[]): string {
       fmt(x.n1.instructions),
       fmt(x.n2.instructions),
       fmt(x.perRequest),
-      REUSE ? '' : `${(x.n1.seconds + x.n2.seconds).toFixed(0)} s`,
+      `${(x.n1.seconds + x.n2.seconds).toFixed(0)} s`,
     ]),
   );
 }
@@ -383,7 +457,8 @@ function problems(m: readonly Measured[]): string[] {
   const found: string[] = [];
   for (const x of m) {
     if (!(x.perRequest > 0)) found.push(`${x.variant.id}: ${fmt(x.perRequest)} per request`);
-    const bare = bareOf(m, x.variant);
+    const bare = first(m, `${x.variant.shape}-bare`);
+    if (bare === undefined) continue;
     if (x.variant.setup !== 'bare' && x.pass === 1 && !(x.perRequest > bare.perRequest)) {
       found.push(
         `${x.variant.id}: ${fmt(x.perRequest)} per request, not above bare Express's ${fmt(bare.perRequest)}`,
@@ -457,10 +532,14 @@ async function main(): Promise<void> {
     snapshot();
   }
   const began = Date.now();
+  // Read when the library's bundle is copied, which is what the counts measure.
+  const counted = REUSE ? (logged.workspace ?? 'workspace unknown') : workspace();
+  logged.workspace = counted;
   const m = await measure(
     (smoke ? SMOKE_VARIANTS : VARIANTS).filter((v) => ONLY === undefined || ONLY.includes(v.id)),
   );
-  const minutes = (Date.now() - began) / 60_000;
+  const minutes = REUSE ? (logged.minutes ?? NaN) : (Date.now() - began) / 60_000;
+  if (!REUSE) writeFileSync(LOG, JSON.stringify({ ...logged, minutes }, null, 2));
   const found = problems(m);
 
   const express = dirname(requireHere.resolve('express/package.json'));
@@ -468,24 +547,28 @@ async function main(): Promise<void> {
     `Node.js ${process.version}`,
     version('express'),
     version('router', express),
-    `${version('express-otel-metrics')} (${workspace()})`,
+    `${version('express-otel-metrics')} (${counted})`,
     version('@opentelemetry/api', LIBRARY_DIR),
     version('@opentelemetry/sdk-metrics', LIBRARY_DIR),
     execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim(),
   ].join(', ');
-  const command = `pnpm bench:instructions${smoke ? ' --smoke' : ''} (warm-up ${fmt(WARMUP)}, N1 ${fmt(N1)}, N2 ${fmt(N2)}, ${JOBS} at a time)`;
+  const command = `pnpm bench:instructions${smoke ? ' --smoke' : ''} (warm-up ${fmt(WARMUP)}, N1 ${fmt(N1)}, N2 ${fmt(N2)}, node ${NODE_FLAGS.join(' ') || 'without --predictable'}, ${JOBS} at a time)`;
   const perRequest = mainTable(m);
+  const split = splitTable(m);
   const runs = runsTable(m);
 
   console.log(`\nInstructions per request: (I(N2) - I(N1)) / (N2 - N1), ${command}\n`);
   console.log(perRequest);
+  if (split !== '') console.log(`\nOurs and the SDK's\n\n${split}`);
   console.log('\nThe runs\n');
   console.log(runs);
   if (smoke) {
     // Nobody reads the smoke run's dumps; its figures are printed above.
     rmSync(OUT_DIR, { recursive: true, force: true });
     if (found.length > 0) throw new Error(`the counts are not sane:\n${found.join('\n')}`);
-    console.log(`\nsmoke run: ${minutes.toFixed(1)} min; counts positive, the package above bare`);
+    console.log(
+      `\nsmoke run: ${minutes.toFixed(1)} min; counts positive, the SDK's and the package's above bare`,
+    );
     return;
   }
   const spread = spreadTable(m);
@@ -509,7 +592,9 @@ async function main(): Promise<void> {
     '',
     '    instructions per request = (I(N2) - I(N1)) / (N2 - N1)',
     '',
-    "counts a request once the JIT has compiled the hot code (kept on, as users run it), every thread of the process included (V8's compiler and GC threads), the client's side too (a minimal parser of the status line and `Content-Length`). The package is registered with `collectors` all off and `endpoint: { mode: 'none' }`, so only the request path is measured; after the requests the app reads its exposition once to check that every request was counted under the expected route template. Node runs with `--perf-basic-prof` in every variant, so that the JIT's code can be named (it also turns off V8's code-space compaction). The machine's speed does not enter the counts; other load hardly does (timers fire by the clock).",
+    "counts a request once the JIT has compiled the hot code, every thread of the process included, the client's side too (a minimal parser of the status line and `Content-Length`). The package is registered with `collectors` all off and `endpoint: { mode: 'none' }`, so only the request path is measured; after the requests the app reads its exposition once to check that every request was counted under the expected route template (and, all on, in every series of its options).",
+    '',
+    "Node runs with V8's `--predictable`: the JIT (Sparkplug, Maglev, TurboFan) stays on and the GC works as usual, but both work on the main thread instead of background threads, with no memory reducer (a timer) and a fixed random seed. Without it, when a background compilation lands depends on how valgrind interleaves the threads, and V8 optimises differently from run to run: two counts of users-defaults came to 244,890 and 196,699 instructions per request (bare Express: 176,992 and 179,173), so the package's difference was 67,898 in one and 17,526 in the other (`--no-predictable` counts that way). With it, see the spread below. Node also runs with `--perf-basic-prof`, so that the JIT's code can be named (it turns off V8's code-space compaction). Neither the machine's speed nor its other load enters the counts, beyond a few timers that fire by the clock (the HTTP server's date header, its connection checks).",
     '',
     `Apps: ${Object.entries(TARGETS)
       .map(([shape, t]) => `${shape} \`GET ${t.path}\` (route \`${t.template}\`)`)
@@ -527,9 +612,15 @@ async function main(): Promise<void> {
     '',
     perRequest,
     '',
+    "## Ours and the SDK's",
+    '',
+    "The `sdk` variant is bare Express with the two recordings the package's defaults make per request (a histogram record and a counter add with the same attribute values, new objects each time, literal keys, the active context read once and passed to both) at the response's 'close', through a MeterProvider with the package's Views, and nothing else: the least any code that records these series through the SDK pays. It also carries one 'close' listener and two clock reads, which the package needs as well.",
+    '',
+    split,
+    '',
     '## Run-to-run spread',
     '',
-    `${REPEATED.join(' and ')} were counted twice (four processes each).`,
+    `${REPEATED.join(' and ')} were counted twice, four processes each; "package minus bare" is the difference of the two in each pass.`,
     '',
     spread,
     '',
