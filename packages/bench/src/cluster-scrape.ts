@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, machine, median, memory } from './proc.js';
-import { percentile, startApp, table, type App, type Probe } from './cluster-proc.js';
+import { cpuSeconds, machine, median, memory, table } from './proc.js';
+import { percentile, startApp, type App, type Probe } from './cluster-proc.js';
 import { histogramSeries, populate, scrape, type Scrape } from './scrape.js';
 import { CARDINALITY } from './variants.js';
 

@@ -41,7 +41,7 @@ import {
   VARIANTS,
   type InstructionVariant,
 } from './instruction-variants.js';
-import { machine } from './proc.js';
+import { machine, table } from './proc.js';
 
 const argv = process.argv.slice(2);
 const smoke = argv.includes('--smoke');
@@ -106,14 +106,6 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const signed = (n: number): string => `${n >= 0 ? '+' : '-'}${fmt(Math.abs(n))}`;
 const percent = (n: number, of: number): string =>
   `${n >= 0 ? '+' : '-'}${Math.abs((n / of) * 100).toFixed(1)}%`;
-
-function table(head: string[], rows: string[][]): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
 
 /**
  * What the dumps do not keep, written as the run goes: each process's wall time and the run's.

@@ -34,3 +34,12 @@ export function machine(): string {
   const memKb = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
   return `${model}, ${cores} cores, ${(memKb / 1024 / 1024).toFixed(0)} GiB`;
 }
+
+/** A Markdown table, as the results files print them. */
+export function table(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}

@@ -1,5 +1,5 @@
 /** Tables and the chart of the results. */
-import { median } from './proc.js';
+import { median, table } from './proc.js';
 
 export interface ThroughputRow {
   label: string;
@@ -43,14 +43,6 @@ export interface ScrapeRow {
 
 const f = (n: number, digits = 2): string => n.toFixed(digits);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
-
-function table(head: string[], rows: string[][]): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
 
 const THROUGHPUT_HEAD = [
   'variant',
