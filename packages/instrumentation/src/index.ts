@@ -12,6 +12,7 @@ export {
   DEFAULT_METRICS_PORT,
   SEMCONV_DURATION_BUCKETS,
   DEFAULT_WORKER_TIMEOUT_MS,
+  DEFAULT_GATHER_INTERVAL_MS,
 } from './options/defaults.js';
 export type {
   ClusterPrimaryOptions,

@@ -27,6 +27,17 @@ export interface Contribution {
 }
 
 /**
+ * A merge's result taking part in another merge (the workers' round, in a scrape's merge): its
+ * points keep the attributes they have, the `worker` label of per-process series included, and
+ * the series keys the first merge gave them.
+ */
+export interface MergedContribution {
+  merged: Merged;
+  /** As {@link Contribution.fresh}; the first merge has left out the gauges of stale processes. */
+  fresh: boolean;
+}
+
+/**
  * A merged point, with the key of its series (its attributes in a canonical order). Its value is
  * the merge's own, which the floors may raise.
  */
@@ -196,12 +207,18 @@ function addExemplars(
   }
 }
 
-function addPoints(into: Merging, metric: CollectedMetric, worker: string): void {
+/**
+ * Adds a metric's points to the merge; `worker` is undefined for a merged contribution, whose
+ * points are labelled and keyed already.
+ */
+function addPoints(into: Merging, metric: CollectedMetric, worker: string | undefined): void {
   const keys = new SeriesKeys();
   for (const point of metric.dataPoints) {
     const attributes =
-      into.rule === 'worker' ? { ...point.attributes, [WORKER_LABEL]: worker } : point.attributes;
-    const key = keys.of(attributes);
+      into.rule === 'worker' && worker !== undefined
+        ? { ...point.attributes, [WORKER_LABEL]: worker }
+        : point.attributes;
+    const key = worker === undefined ? (point as MergedPoint<unknown>).key : keys.of(attributes);
     const existing = into.series.get(key);
     const { value, exemplars } = point;
     // A copy of the first process's exemplars, into which the others' are merged.
@@ -251,17 +268,23 @@ function finish({ first, series }: Merging): MergedMetric {
 /**
  * Combines the processes' collected data into one set of series, metric by metric as
  * {@link mergeRuleOf} says, in the order the metrics first appear; the result can be merged again
- * (the retired totals of exited workers are). A metric whose kind or buckets differ from the first
+ * (the retired totals of exited workers are, and a round's merge of the workers is merged into
+ * each scrape's as a {@link MergedContribution}). A metric whose kind or buckets differ from the first
  * process's (two versions of an app during a rolling deploy, say) cannot be added to it; that
  * process's part of it is left out and `warn` is told.
  */
 export function mergeCollected(
-  contributions: readonly Contribution[],
+  contributions: ReadonlyArray<Contribution | MergedContribution>,
   resource: Collected['resource'],
   warn: (key: string, message: string) => void,
 ): Merged {
   const merging = new Map<string, Merging>();
-  for (const { worker, data, fresh } of contributions) {
+  for (const contribution of contributions) {
+    const { fresh } = contribution;
+    const [worker, data] =
+      'merged' in contribution
+        ? [undefined, contribution.merged]
+        : [contribution.worker, contribution.data];
     for (const { scope, metrics } of data.scopeMetrics) {
       const scopeId = scopeKey(scope);
       for (const metric of metrics) {

@@ -15,7 +15,8 @@ import { buildPipeline, inertPipeline, type Pipeline } from '../pipeline.js';
 import { createReporter } from '../report.js';
 import { Gatherer } from './gatherer.js';
 import { Floors } from './floors.js';
-import { mergeCollected, type Contribution } from './merge.js';
+import { mergeCollected } from './merge.js';
+import { Rounds } from './rounds.js';
 
 /** What `serveClusterMetrics` returns. */
 export interface ClusterMetricsHandle {
@@ -57,12 +58,13 @@ function workerCounts(workers: number, unresponsive: number): Collected {
 
 /**
  * The primary's half of cluster mode: serves one exposition for the whole cluster, gathered from
- * every worker (`registerMetrics(app, { cluster: true })`) over the cluster's IPC channel at each
- * scrape, added up with the primary's own process series. Call it once, in the primary.
+ * every worker (`registerMetrics(app, { cluster: true })`) over the cluster's IPC channel every
+ * `gatherInterval` ms (or at each scrape with `0`), added up with the primary's own process series
+ * at each scrape. Call it once, in the primary.
  */
 export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMetricsHandle {
   const report = createReporter();
-  const { base, workerTimeout } = resolvePrimaryOptions(options);
+  const { base, workerTimeout, gatherInterval } = resolvePrimaryOptions(options);
   if (!cluster.isPrimary) {
     throw new TypeError(
       'express-otel-metrics: serveClusterMetrics() belongs in the primary of node:cluster; workers call registerMetrics(app, { cluster: true })',
@@ -82,8 +84,10 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
     return handleOf(pipeline, () => pipeline.shutdown());
   }
 
-  const gatherer = new Gatherer(cluster, workerTimeout, (key, message) =>
-    report.warn(`cluster:${key}`, message),
+  const warn = (key: string, message: string): void => report.warn(`cluster:${key}`, message);
+  const gatherer = new Gatherer(cluster, workerTimeout, warn);
+  const rounds = new Rounds(gatherer, gatherInterval, warn, (err) =>
+    report.error('cluster:gather', "gathering the workers' metrics failed", err),
   );
   const floors = new Floors();
   const pipeline = buildPipeline({
@@ -97,25 +101,32 @@ export function serveClusterMetrics(options?: ClusterPrimaryOptions): ClusterMet
     report,
     source: (reader, resource): MetricSource => ({
       async collect() {
-        const [own, gathered] = await Promise.all([reader.collect(), gatherer.gather()]);
-        const contributions: Contribution[] = [
-          { worker: PRIMARY_WORKER, data: own.resourceMetrics, fresh: true },
-          {
-            worker: PRIMARY_WORKER,
-            data: workerCounts(gathered.workers, gathered.unresponsive),
-            fresh: true,
-          },
-          ...gathered.contributions,
-        ];
-        const merged = mergeCollected(contributions, resource, (key, message) =>
-          report.warn(`cluster:${key}`, message),
+        const [own, round] = await Promise.all([reader.collect(), rounds.current()]);
+        // The workers' part was merged when its round ended; only the primary's is added here.
+        const merged = mergeCollected(
+          [
+            { worker: PRIMARY_WORKER, data: own.resourceMetrics, fresh: true },
+            {
+              worker: PRIMARY_WORKER,
+              data: workerCounts(round.workers, round.unresponsive),
+              fresh: true,
+            },
+            { merged: round.merged, fresh: true },
+          ],
+          resource,
+          warn,
         );
         floors.apply(merged);
         return { resourceMetrics: merged, errors: own.errors };
       },
     }),
   });
-  return handleOf(pipeline, () => pipeline.shutdown(() => gatherer.stop()));
+  return handleOf(pipeline, () =>
+    pipeline.shutdown(() => {
+      rounds.stop();
+      gatherer.stop();
+    }),
+  );
 }
 
 function handleOf(pipeline: Pipeline, shutdown: () => Promise<void>): ClusterMetricsHandle {

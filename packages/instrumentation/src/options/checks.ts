@@ -24,6 +24,13 @@ export const MILLISECONDS: IntegerRange = {
   expected: 'an integer number of milliseconds from 1 to 2147483647',
 };
 
+/** As {@link MILLISECONDS}, where `0` turns the timer off. */
+export const MILLISECONDS_OR_OFF: IntegerRange = {
+  min: 0,
+  max: MILLISECONDS.max,
+  expected: `an integer number of milliseconds from 0 (off) to ${MILLISECONDS.max}`,
+};
+
 export const POSITIVE: IntegerRange = {
   min: 1,
   max: Number.MAX_SAFE_INTEGER,

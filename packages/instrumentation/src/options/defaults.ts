@@ -77,6 +77,13 @@ export const DEFAULT_CARDINALITY_LIMIT = 2000;
 /** The default of `workerTimeout`: well inside Prometheus' default scrape timeout of 10 s. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 2000;
 
+/**
+ * The default of `gatherInterval`: a second, far below Prometheus' usual scrape intervals, so the
+ * cluster's exposition is as current as the workers' own would be, and a worker killed outright
+ * loses about a second of counts.
+ */
+export const DEFAULT_GATHER_INTERVAL_MS = 1000;
+
 /** `OTEL_METRIC_EXPORT_INTERVAL`'s default: one export a minute. */
 export const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
 

@@ -13,6 +13,7 @@ import {
   invalid,
   knownKeys,
   MILLISECONDS,
+  MILLISECONDS_OR_OFF,
   NATIVE_MAX_SCALE,
   NATIVE_MAX_SIZE,
   oneOf,
@@ -24,6 +25,7 @@ import {
 } from './checks.js';
 import {
   DEFAULT_CARDINALITY_LIMIT,
+  DEFAULT_GATHER_INTERVAL_MS,
   DEFAULT_GC_DURATION_BUCKETS,
   DEFAULT_LATENCY_BUCKETS,
   DEFAULT_NATIVE_HISTOGRAM_MAX_SCALE,
@@ -258,12 +260,15 @@ export interface ResolvedPrimaryOptions {
   /** The options its own collectors and exposition read, as `registerMetrics` resolves them. */
   base: ResolvedOptions;
   workerTimeout: number;
+  /** `0`: every scrape asks the workers. */
+  gatherInterval: number;
 }
 
 /** Every key of {@link ClusterPrimaryOptions}, checked against the interface by the compiler. */
 const PRIMARY_OPTION_KEYS = Object.keys({
   endpoint: 0,
   workerTimeout: 0,
+  gatherInterval: 0,
   collectors: 0,
   gcDurationBuckets: 0,
   naming: 0,
@@ -274,7 +279,7 @@ const PRIMARY_OPTION_KEYS = Object.keys({
 } satisfies Record<keyof ClusterPrimaryOptions, 0>);
 
 export function resolvePrimaryOptions(options: unknown): ResolvedPrimaryOptions {
-  const { workerTimeout, ...rest } = knownKeys('', options, PRIMARY_OPTION_KEYS);
+  const { workerTimeout, gatherInterval, ...rest } = knownKeys('', options, PRIMARY_OPTION_KEYS);
   const base = resolveOptions(rest);
   if (base.endpoint.mode === 'app') {
     invalid(
@@ -295,7 +300,12 @@ export function resolvePrimaryOptions(options: unknown): ResolvedPrimaryOptions 
       shown(timeout),
     );
   }
-  return { base, workerTimeout: timeout };
+  const interval = integer(
+    'gatherInterval',
+    gatherInterval ?? DEFAULT_GATHER_INTERVAL_MS,
+    MILLISECONDS_OR_OFF,
+  );
+  return { base, workerTimeout: timeout, gatherInterval: interval };
 }
 
 /** Every key of {@link PrometheusReaderOptions}, checked against the interface by the compiler. */

@@ -326,13 +326,25 @@ export interface ClusterPrimaryOptions {
    */
   endpoint?: EndpointOptions;
   /**
-   * How long a scrape waits for the workers' answers, in milliseconds; less than
-   * `endpoint.timeout`. A worker that has not answered by then is counted in
-   * `app_cluster_workers_unresponsive`, and its counters and histograms are served as it last
-   * reported them.
+   * How long a round of gathering waits for the workers' answers, in milliseconds; less than
+   * `endpoint.timeout`, since a scrape may wait for a round. A worker that has not answered by then
+   * is counted in `app_cluster_workers_unresponsive`, and its counters and histograms are served as
+   * it last reported them.
    * @default 2000
    */
   workerTimeout?: number;
+  /**
+   * How often the primary gathers the workers' series between scrapes, in milliseconds, so that a
+   * scrape merges what is already in instead of asking every worker and waiting. A scrape serves
+   * the last round of gathering if it ended at most `gatherInterval` ms before; otherwise it asks
+   * the workers itself, as with `0`. So a worker's counts reach the exposition at most
+   * `gatherInterval` ms plus one round (the workers' answers, at most `workerTimeout`) after they
+   * were recorded, and a worker killed outright loses at most that much. A round that takes long
+   * (many series on busy cores) puts the next one off to 4 times its duration after it, so
+   * gathering never takes more than a fifth of the time. `0`: every scrape asks the workers.
+   * @default 1000
+   */
+  gatherInterval?: number;
   /**
    * Which groups of the primary's own process and runtime series are collected.
    * @default { process: true, runtime: true, gc: true, eventLoop: true }

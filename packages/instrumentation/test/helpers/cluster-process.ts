@@ -21,6 +21,11 @@ import { driveChild, type Reply } from './child-ipc';
 export interface ClusterConfig {
   workers: number;
   workerTimeout?: number;
+  /**
+   * The primary's `gatherInterval`; 0 (every scrape asks the workers) unless given, so that a
+   * scrape right after the load counts all of it, as the tests written for that mode expect.
+   */
+  gatherInterval?: number;
   /** The naming of the primary and the workers alike; the package's default when absent. */
   naming?: Naming;
   /**
@@ -175,6 +180,7 @@ function runPrimary(config: ClusterConfig): void {
   const metrics: ClusterMetricsHandle = serveClusterMetrics({
     endpoint: { port: 0, host: '127.0.0.1' },
     ...(config.workerTimeout !== undefined && { workerTimeout: config.workerTimeout }),
+    gatherInterval: config.gatherInterval ?? 0,
     ...(config.naming !== undefined && { naming: config.naming }),
   });
   cluster.setupPrimary({ exec: __filename, args: [JSON.stringify(config)] });

@@ -203,8 +203,11 @@ describe("the README's table of serveClusterMetrics options", () => {
 
   it('gives the @default where it writes one, which is what the package resolves', () => {
     const base = resolvePrimaryOptions({});
+    // The primary's own options, beside those it resolves as registerMetrics does.
     const value = (key: string): unknown =>
-      key === 'workerTimeout' ? base.workerTimeout : (base.base as Record<string, unknown>)[key];
+      key === 'workerTimeout' || key === 'gatherInterval'
+        ? base[key]
+        : (base.base as Record<string, unknown>)[key];
     for (const fact of facts) {
       const row = rows.find((r) => r.keys.includes(fact.key));
       const fromReadme = readmeDefault(row?.default ?? '');
