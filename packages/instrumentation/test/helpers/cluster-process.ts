@@ -16,6 +16,7 @@ import {
   type ClusterMetricsHandle,
   type Naming,
 } from '../../src/index';
+import { MESSAGE_KEY } from '../../src/cluster/messages';
 import { driveChild, type Reply } from './child-ipc';
 
 export interface ClusterConfig {
@@ -41,6 +42,7 @@ type Op =
   | { op: 'kill'; slot: number }
   | { op: 'retire'; slot: number }
   | { op: 'block'; slot: number; ms: number }
+  | { op: 'snapshots' }
   | { op: 'stop' };
 
 /** Primary to worker, on the app's own messages. */
@@ -57,6 +59,8 @@ export interface ClusterProcess {
   retire(slot: number): Promise<void>;
   /** Blocks that worker's event loop for `ms` (answers before the block starts). */
   block(slot: number, ms: number): Promise<void>;
+  /** The snapshots the primary has received from its workers so far: the answers it asked for. */
+  snapshots(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +100,7 @@ export async function startCluster(config: ClusterConfig): Promise<ClusterProces
     block: async (slot, ms) => {
       await call({ op: 'block', slot, ms });
     },
+    snapshots: async () => (await call({ op: 'snapshots' })) as number,
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null) {
@@ -184,6 +189,10 @@ function runPrimary(config: ClusterConfig): void {
     ...(config.naming !== undefined && { naming: config.naming }),
   });
   cluster.setupPrimary({ exec: __filename, args: [JSON.stringify(config)] });
+  let snapshots = 0;
+  cluster.on('message', (_worker, message: unknown) => {
+    if ((message as Record<string, unknown> | null)?.[MESSAGE_KEY] === 'snapshot') snapshots++;
+  });
   let stopping = false;
   const workers: Worker[] = [];
   let appUrl: string | undefined;
@@ -228,6 +237,8 @@ function runPrimary(config: ClusterConfig): void {
         case 'block':
           at(command.slot).send({ app: 'block', ms: command.ms } satisfies AppMessage);
           return undefined;
+        case 'snapshots':
+          return snapshots;
         case 'stop': {
           stopping = true;
           await metrics.shutdown();
