@@ -9,7 +9,8 @@ export interface Ready {
   workers: Array<{ pid: number; url: string }>;
 }
 
-export type Command = { op: 'probe' } | { op: 'stop' };
+/** `snapshots`: how many the primary has received from its workers (the package's primary). */
+export type Command = { op: 'probe' } | { op: 'snapshots' } | { op: 'stop' };
 
 /** One in-process scrape of the primary, timed from its start (see `probe` in cluster-server.ts). */
 export interface Probe {

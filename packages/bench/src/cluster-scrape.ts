@@ -1,13 +1,14 @@
 // `pnpm bench:cluster [--smoke] [--cpus 0] [--driver-cpus 1]`: the scrape of a node:cluster
-// primary (serveClusterMetrics) with 2 and 8 workers of 2,000 series each, against the scrape of
-// one process (registerMetrics) with the same 2,000 series.
+// primary with 2 and 8 workers of 2,000 series each, against the scrape of one process with the
+// same 2,000 series: the package (serveClusterMetrics gathering every second, and asking at each
+// scrape), and prom-client's AggregatorRegistry beside it.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, machine, median, memory, table } from './proc.js';
 import { percentile, startApp, type App, type Probe } from './cluster-proc.js';
 import { histogramSeries, populate, scrape, type Scrape } from './scrape.js';
-import { CARDINALITY } from './variants.js';
+import { CARDINALITY, type ScrapeVariant } from './variants.js';
 
 /** The package directory (this file runs from dist/). */
 const PACKAGE_DIR = join(__dirname, '..');
@@ -31,14 +32,75 @@ const SERIES = smoke ? 50 : 2000;
 const ROUTES = SERIES / CARDINALITY.methods.length;
 const SCALE = ROUTES / CARDINALITY.ours.routes;
 const SCRAPE_TIMEOUT_MS = 30_000;
+/** After the requests: past a round of gathering (an interval and its duration) that has them. */
+const SETTLE_MS = 2000;
+/** How long the primaries are left alone to measure what they cost between scrapes. */
+const IDLE_MS = smoke ? 1000 : 5000;
+
+/** The apps of a library: its single process, and its primary with workers. */
+type Library = Extract<ScrapeVariant, 'ours' | 'prom-bundle'>;
+
+interface PrimaryVariant {
+  library: Library;
+  label: string;
+  args(workers: number): string[];
+  /** Whether it is the package's, whose gathering the probe breaks down. */
+  probed: boolean;
+}
+
+const PRIMARIES: readonly PrimaryVariant[] = [
+  {
+    library: 'ours',
+    label: 'express-otel-metrics, gatherInterval 1000 (default)',
+    args: (workers) => ['primary', String(ROUTES), String(workers), '1000'],
+    probed: true,
+  },
+  {
+    library: 'ours',
+    label: 'express-otel-metrics, gatherInterval 0 (asks at each scrape)',
+    args: (workers) => ['primary', String(ROUTES), String(workers), '0'],
+    probed: true,
+  },
+  {
+    library: 'prom-bundle',
+    label: "prom-client 15.1.3, AggregatorRegistry's clusterMetrics()",
+    args: (workers) => ['prom-primary', String(ROUTES), String(workers)],
+    probed: false,
+  },
+];
+
+const SINGLES: Record<Library, { label: string; role: string }> = {
+  ours: { label: 'express-otel-metrics (registerMetrics)', role: 'single' },
+  'prom-bundle': { label: 'prom-client 15.1.3 (express-prom-bundle)', role: 'prom-single' },
+};
+
+/** The `_count` samples of each library's latency histogram. */
+const COUNT_PREFIX: Record<Library, string> = {
+  ours: 'app_request_latency_seconds_count{',
+  'prom-bundle': 'http_request_duration_seconds_count{',
+};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const f = (n: number, digits = 1): string => n.toFixed(digits);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
 
-function timedScrape(url: string, gzip = false): Promise<Scrape> {
+/**
+ * The package serves an answer again to the scrapes that arrive within 4 times the time it took to
+ * make (at most a second): each timed scrape waits that long after the last one of its app, so
+ * that it collects anew.
+ */
+const REUSE_FACTOR = 4;
+const REUSE_MAX_MS = 1000;
+const lastScrape = new Map<string, { endedAt: number; ms: number }>();
+
+async function timedScrape(url: string, gzip = false): Promise<Scrape> {
+  const last = lastScrape.get(url);
+  if (last !== undefined) {
+    const reusedUntil = last.endedAt + Math.min(REUSE_FACTOR * last.ms, REUSE_MAX_MS);
+    await sleep(Math.max(0, reusedUntil - performance.now() + 5));
+  }
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
+  const s = await Promise.race([
     scrape(url, gzip),
     new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -47,31 +109,37 @@ function timedScrape(url: string, gzip = false): Promise<Scrape> {
       );
     }),
   ]).finally(() => clearTimeout(timer));
+  lastScrape.set(url, { endedAt: performance.now(), ms: s.ms });
+  return s;
 }
 
-/** Series of an exposition: latency histograms, request counters, and every sample line. */
-function seriesOf(body: string): { histogram: number; counter: number; samples: number } {
+/** Series of an exposition: latency histograms, request counters (prom-client has none), and every sample line. */
+function seriesOf(
+  body: string,
+  library: Library,
+): { histogram: number; counter: number; samples: number } {
   const lines = body.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   return {
-    histogram: histogramSeries(body, 'ours'),
+    histogram: histogramSeries(body, library),
     counter: lines.filter((l) => l.startsWith('app_request_count_total{')).length,
     samples: lines.length,
   };
 }
 
 /** The sum of the latency histograms' `_count`s: every request the processes counted. */
-function requestsCounted(body: string): number {
+function requestsCounted(body: string, library: Library): number {
   let sum = 0;
   for (const line of body.split('\n')) {
-    if (line.startsWith('app_request_latency_seconds_count{'))
+    if (line.startsWith(COUNT_PREFIX[library]))
       sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
 
-async function fill(app: App): Promise<number> {
+/** Every process with the series gets the scrape benchmark's requests for the library. */
+async function fill(app: App, library: Library): Promise<number> {
   let sent = 0;
-  for (const worker of app.workers) sent += await populate(worker.url, 'ours', SCALE);
+  for (const worker of app.workers) sent += await populate(worker.url, library, SCALE);
   return sent;
 }
 
@@ -81,6 +149,7 @@ function workersCpu(app: App): number {
 }
 
 interface Row {
+  variant: string;
   label: string;
   processes: number;
   series: ReturnType<typeof seriesOf>;
@@ -96,26 +165,59 @@ interface Row {
 }
 
 interface Breakdown {
+  variant: string;
   workers: number;
   probe: Probe;
 }
 
+/** What a primary and its workers spend while nobody scrapes: the package's rounds. */
+interface Idle {
+  variant: string;
+  workers: number;
+  primaryMsPerS: number;
+  workersMsPerS: number;
+  /** Snapshots received per worker per second (the package's primaries). */
+  roundsPerS: number | undefined;
+}
+
+/** The single process of a library, and its scrapes taken beside the primaries'. */
+interface Single {
+  app: App;
+  times: number[];
+  cpuS: number;
+}
+
+async function idleCost(app: App, variant: PrimaryVariant, workers: number): Promise<Idle> {
+  const snapshots = async (): Promise<number | undefined> =>
+    variant.library === 'ours' ? ((await app.call({ op: 'snapshots' })) as number) : undefined;
+  const [s0, p0, w0, t0] = [await snapshots(), cpuSeconds(app.pid), workersCpu(app), Date.now()];
+  await sleep(IDLE_MS);
+  const [s1, p1, w1, t1] = [await snapshots(), cpuSeconds(app.pid), workersCpu(app), Date.now()];
+  const seconds = (t1 - t0) / 1000;
+  return {
+    variant: variant.label,
+    workers,
+    primaryMsPerS: ((p1 - p0) * 1000) / seconds,
+    workersMsPerS: ((w1 - w0) * 1000) / seconds,
+    roundsPerS: s0 === undefined || s1 === undefined ? undefined : (s1 - s0) / workers / seconds,
+  };
+}
+
 async function measure(
-  single: App,
-  singleTimes: number[],
-  singleCpu: { s: number },
+  single: Single,
+  variant: PrimaryVariant,
   workers: number,
-): Promise<{ row: Row; breakdown: Breakdown }> {
-  process.stderr.write(`starting a primary with ${workers} workers\n`);
-  const primary = await startApp(['primary', String(ROUTES), String(workers)], CPUS);
+): Promise<{ row: Row; breakdown: Breakdown | undefined; idle: Idle }> {
+  process.stderr.write(`starting a primary with ${workers} workers: ${variant.label}\n`);
+  const primary = await startApp(variant.args(workers), CPUS);
   try {
-    const sent = await fill(primary);
+    const sent = await fill(primary, variant.library);
     process.stderr.write(`populated ${workers} workers with ${sent} requests\n`);
-    await sleep(1000);
+    await sleep(SETTLE_MS);
     // Warm-up scrapes: the first ones measure the JIT compiler, in the primary and the workers.
     for (let i = 0; i < WARMUP_SCRAPES; i++) {
       await timedScrape(primary.metricsUrl);
-      await timedScrape(single.metricsUrl);
+      await timedScrape(single.app.metricsUrl);
     }
     const times: number[] = [];
     const ratios: number[] = [];
@@ -132,15 +234,15 @@ async function measure(
       workersCpuUsed += workersCpu(primary) - w0;
       times.push(s.ms);
       last = s;
-      const c0 = cpuSeconds(single.pid);
-      const r = await timedScrape(single.metricsUrl);
-      singleCpu.s += cpuSeconds(single.pid) - c0;
-      singleTimes.push(r.ms);
+      const c0 = cpuSeconds(single.app.pid);
+      const r = await timedScrape(single.app.metricsUrl);
+      single.cpuS += cpuSeconds(single.app.pid) - c0;
+      single.times.push(r.ms);
       phaseSingle.push(r.ms);
       ratios.push(s.ms / r.ms);
     }
     const body = (last as Scrape).body;
-    const counted = requestsCounted(body);
+    const counted = requestsCounted(body, variant.library);
     if (body.includes('otel_metric_overflow')) {
       throw new Error('series overflowed the cardinality limit; the workers would not match');
     }
@@ -148,14 +250,19 @@ async function measure(
       throw new Error(`the merged exposition counts ${counted} requests; ${sent} were sent`);
     }
     const gz = await timedScrape(primary.metricsUrl, true);
+    const idle = await idleCost(primary, variant, workers);
     const probes: Probe[] = [];
-    for (let i = 0; i < PROBES; i++) probes.push((await primary.call({ op: 'probe' })) as Probe);
+    for (let i = 0; variant.probed && i < PROBES; i++) {
+      probes.push((await primary.call({ op: 'probe' })) as Probe);
+    }
     probes.sort((a, b) => a.totalMs - b.totalMs);
+    const probe = probes[probes.length >> 1];
     return {
       row: {
+        variant: variant.label,
         label: `cluster primary, ${workers} workers`,
         processes: workers,
-        series: seriesOf(body),
+        series: seriesOf(body, variant.library),
         times,
         ratios,
         singleMs: median(phaseSingle),
@@ -165,7 +272,8 @@ async function measure(
         workersCpuMsPerScrape: (workersCpuUsed * 1000) / SCRAPES,
         rssMiB: memory(primary.pid).rssMiB,
       },
-      breakdown: { workers, probe: probes[probes.length >> 1] as Probe },
+      breakdown: probe && { variant: variant.label, workers, probe },
+      idle,
     };
   } finally {
     await primary.stop();
@@ -175,6 +283,7 @@ async function measure(
 function scrapeTable(rows: readonly Row[]): string {
   return table(
     [
+      'variant',
       'setup',
       'processes with the series',
       'series in the exposition: histogram / counter / all samples',
@@ -189,6 +298,7 @@ function scrapeTable(rows: readonly Row[]): string {
       'primary RSS',
     ],
     rows.map((r) => [
+      r.variant,
       r.label,
       String(r.processes),
       `${r.series.histogram} / ${r.series.counter} / ${r.series.samples}`,
@@ -208,6 +318,7 @@ function scrapeTable(rows: readonly Row[]): string {
 function breakdownTable(rows: readonly Breakdown[]): string {
   return table(
     [
+      'variant',
       'workers',
       'in-process scrape',
       'first snapshot in',
@@ -217,15 +328,41 @@ function breakdownTable(rows: readonly Breakdown[]): string {
       'JSON.stringify per message',
       'JSON.parse per message',
     ],
-    rows.map(({ workers, probe: p }) => [
-      String(workers),
-      `${f(p.totalMs)} ms`,
-      `${f(p.firstSnapshotMs)} ms`,
-      `${f(p.lastSnapshotMs)} ms`,
-      `${f(p.totalMs - p.lastSnapshotMs)} ms`,
-      kib(median(p.messages.map((m) => m.bytes))),
-      `${f(median(p.messages.map((m) => m.stringifyMs)))} ms`,
-      `${f(median(p.messages.map((m) => m.parseMs)))} ms`,
+    rows.map(({ variant, workers, probe: p }) => {
+      // A scrape served from a round of gathering receives no snapshot.
+      if (p.messages.length === 0) {
+        return [variant, String(workers), `${f(p.totalMs)} ms`, 'none', 'none', '', '', '', ''];
+      }
+      return [
+        variant,
+        String(workers),
+        `${f(p.totalMs)} ms`,
+        `${f(p.firstSnapshotMs)} ms`,
+        `${f(p.lastSnapshotMs)} ms`,
+        `${f(p.totalMs - p.lastSnapshotMs)} ms`,
+        kib(median(p.messages.map((m) => m.bytes))),
+        `${f(median(p.messages.map((m) => m.stringifyMs)))} ms`,
+        `${f(median(p.messages.map((m) => m.parseMs)))} ms`,
+      ];
+    }),
+  );
+}
+
+function idleTable(rows: readonly Idle[]): string {
+  return table(
+    [
+      'variant',
+      'workers',
+      'primary CPU per second',
+      "workers' CPU per second (all)",
+      'rounds per second',
+    ],
+    rows.map((r) => [
+      r.variant,
+      String(r.workers),
+      `${f(r.primaryMsPerS)} ms`,
+      `${f(r.workersMsPerS)} ms`,
+      r.roundsPerS === undefined ? '' : f(r.roundsPerS, 2),
     ]),
   );
 }
@@ -241,36 +378,45 @@ async function main(): Promise<void> {
     stdio: 'ignore',
   });
 
-  const single = await startApp(['single', String(ROUTES)], CPUS);
   const rows: Row[] = [];
   const breakdowns: Breakdown[] = [];
-  const singleTimes: number[] = [];
-  const singleCpu = { s: 0 };
-  try {
-    const sent = await fill(single);
-    process.stderr.write(`populated the single process with ${sent} requests\n`);
-    for (const workers of WORKER_COUNTS) {
-      const { row, breakdown } = await measure(single, singleTimes, singleCpu, workers);
-      rows.push(row);
-      breakdowns.push(breakdown);
+  const idles: Idle[] = [];
+  // Each library's single process, its scrapes taken beside its primaries' (its row first).
+  for (const library of ['ours', 'prom-bundle'] as const) {
+    const app = await startApp([SINGLES[library].role, String(ROUTES)], CPUS);
+    const single: Single = { app, times: [], cpuS: 0 };
+    const own: Row[] = [];
+    try {
+      const sent = await fill(app, library);
+      process.stderr.write(`populated the ${library} single process with ${sent} requests\n`);
+      for (const workers of WORKER_COUNTS) {
+        for (const variant of PRIMARIES.filter((v) => v.library === library)) {
+          const { row, breakdown, idle } = await measure(single, variant, workers);
+          own.push(row);
+          if (breakdown !== undefined) breakdowns.push(breakdown);
+          idles.push(idle);
+        }
+      }
+      const last = await timedScrape(app.metricsUrl);
+      const gz = await timedScrape(app.metricsUrl, true);
+      rows.push({
+        variant: SINGLES[library].label,
+        label: 'single process',
+        processes: 1,
+        series: seriesOf(last.body, library),
+        times: single.times,
+        ratios: [1],
+        singleMs: undefined,
+        bytes: last.bytes,
+        gzipBytes: gz.bytes,
+        cpuMsPerScrape: (single.cpuS * 1000) / single.times.length,
+        workersCpuMsPerScrape: undefined,
+        rssMiB: memory(app.pid).rssMiB,
+      });
+      rows.push(...own);
+    } finally {
+      await app.stop();
     }
-    const last = await timedScrape(single.metricsUrl);
-    const gz = await timedScrape(single.metricsUrl, true);
-    rows.unshift({
-      label: 'single process (registerMetrics)',
-      processes: 1,
-      series: seriesOf(last.body),
-      times: singleTimes,
-      ratios: [1],
-      singleMs: undefined,
-      bytes: last.bytes,
-      gzipBytes: gz.bytes,
-      cpuMsPerScrape: (singleCpu.s * 1000) / singleTimes.length,
-      workersCpuMsPerScrape: undefined,
-      rssMiB: memory(single.pid).rssMiB,
-    });
-  } finally {
-    await single.stop();
   }
 
   const results = [
@@ -279,13 +425,19 @@ async function main(): Promise<void> {
     `${new Date().toISOString().slice(0, 10)}, ${machine()}; Node.js ${process.version}.`,
     `Apps on CPU ${CPUS} (the primary and all its workers too), the scraper on CPU ${DRIVER_CPUS} (taskset).`,
     smoke ? '\n**Smoke run: figures are not meaningful.**\n' : '',
-    `Every process with the series (each worker, or the single process) got the same ${ROUTES} routes x 5 methods x 10 requests over HTTP, all answered 200, with cardinalityLimit 2001 so that none overflows; the workers' series have the same labels, so they merge into one set. ` +
-      `${WARMUP_SCRAPES} warm-up scrapes, then ${SCRAPES} timed scrapes of the cluster primary, each followed by one of the single process. ` +
-      'Scrape time is to the last byte on a fresh connection, plain text; "vs single process" is the median of the per-scrape ratios; CPU is user + system from /proc.',
+    `Every process with the package's series (each worker, or the single process) got the same ${ROUTES} routes x 5 methods x 10 requests over HTTP, all answered 200, with cardinalityLimit 2001 so that none overflows; prom-client's (express-prom-bundle, default metrics, as in the scrape benchmark) ${ROUTES / 2} routes x 5 methods x 2 statuses x 10 requests, the same number of latency series. The workers' series have the same labels, so they merge into one set. ` +
+      `The package's primary gathers every second (gatherInterval 1000, the default) or asks at each scrape (0); prom-client's AggregatorRegistry asks at each scrape. ` +
+      `${SETTLE_MS} ms after the requests, ${WARMUP_SCRAPES} warm-up scrapes, then ${SCRAPES} timed scrapes of the cluster primary, each followed by one of the single process of the same library. ` +
+      "Each scrape starts at least 4 times the previous one's time after it (at most 1 s), past the package's reuse of an answer, so that every scrape collects anew. " +
+      'Scrape time is to the last byte on a fresh connection, plain text; "vs single process" is the median of the per-scrape ratios to the single process of the same library; CPU is user + system from /proc.',
     '',
     scrapeTable(rows),
     '',
-    `Where the primary's time goes: one scrape in-process (handle.scrape()), the median of ${PROBES} by total time; times from the start of the scrape. The JSON costs are measured in the primary on the messages received, after the scrape.`,
+    `What the primaries cost while nobody scrapes, over ${IDLE_MS / 1000} s after the timed scrapes: the package's rounds of gathering (snapshots received per worker per second), and the processes' CPU then.`,
+    '',
+    idleTable(idles),
+    '',
+    `Where the package's primary's time goes: one scrape in-process (handle.scrape()), the median of ${PROBES} by total time; times from the start of the scrape. The JSON costs are measured in the primary on the messages received, after the scrape; a scrape served from a round receives none.`,
     '',
     breakdownTable(breakdowns),
     '',
