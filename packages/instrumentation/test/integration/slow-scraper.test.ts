@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express5';
 import { REUSE_MAX_MS } from '../../src/export/exposition';
+import { CHUNK_BYTES, CHUNK_POOL } from '../../src/export/text-sink';
 import { registerMetrics, type MetricsHandle } from '../../src/index';
 import { serverSides } from '../helpers/tcp-table';
 import { sleep, until } from '../helpers/wait';
@@ -64,8 +65,11 @@ describe('a slow scraper', () => {
       const size = Buffer.byteLength(await metrics.scrape());
       expect(size).toBeGreaterThan(BULK_SERIES * BULK_VALUE_BYTES);
 
-      // That answer may serve scrapes for a moment (at most a second); then it is let go.
+      // That answer may serve scrapes for a moment (at most a second); then it is let go, and
+      // its chunks wait in the pool for the next answer.
       await sleep(1100);
+      const pooled = CHUNK_POOL.size;
+      expect(pooled).toBeGreaterThanOrEqual(Math.floor(size / CHUNK_BYTES));
       const before = await liveBufferBytes();
       const socket = connect(portOf(metrics), '127.0.0.1');
       socket.pause();
@@ -79,7 +83,8 @@ describe('a slow scraper', () => {
       socket.write('GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n');
 
       // While the scraper stalls, the unsent exposition is held by the server, from the moment
-      // the answer is made (its bytes wait in the server's socket) until the deadline.
+      // the answer is made (its bytes wait in the server's socket) until the deadline: written
+      // into the pool's chunks, which it keeps from the pool meanwhile, and no more memory.
       const sent = Date.now();
       await until(
         async () => serverSides(portOf(metrics)).get(socket.localPort as number)?.sendQueue ?? 0,
@@ -87,19 +92,21 @@ describe('a slow scraper', () => {
         TIMEOUT_MS,
       );
       expect(Date.now() - sent).toBeLessThan(TIMEOUT_MS);
+      expect(CHUNK_POOL.size).toBeLessThan(pooled / 2);
       const stalled = await liveBufferBytes();
-      expect(stalled - before).toBeGreaterThan(size / 2);
+      expect(stalled - before).toBeLessThan(size / 10);
 
-      // Past the timeout the server has let go of it: the connection was reset and the buffers
-      // are garbage once the answer may serve no more scrapes (at most REUSE_MAX_MS after it was
-      // made, which on a loaded machine can end after the timeout).
+      // Past the timeout the server has let go of it: the connection was reset and the chunks
+      // are back in the pool once the answer may serve no more scrapes (at most REUSE_MAX_MS
+      // after it was made, which on a loaded machine can end after the timeout).
       await sleep(sent + TIMEOUT_MS - Date.now());
-      const held = await until(
-        async () => (await liveBufferBytes()) - before,
-        (bytes) => bytes < size / 10,
+      const back = await until(
+        async () => CHUNK_POOL.size,
+        (chunks) => chunks >= pooled,
         REUSE_MAX_MS + 1000,
       );
-      expect(held).toBeLessThan(size / 10);
+      expect(back).toBeGreaterThanOrEqual(pooled);
+      expect((await liveBufferBytes()) - before).toBeLessThan(size / 10);
 
       // What the client's kernel had already taken is still delivered, then the reset.
       clearInterval(reader);

@@ -8,11 +8,17 @@ import { registerMetrics } from '../../../src/index';
 import { samplesOf } from '../../helpers/exposition';
 import { sendRaw } from '../../helpers/request';
 
-jest.mock('node:zlib', () => ({
-  ...jest.requireActual<typeof import('node:zlib')>('node:zlib'),
-  gzip: (_input: Buffer, done: (err: Error | null, result?: Buffer) => void) =>
-    process.nextTick(done, new Error('out of zlib memory')),
-}));
+jest.mock('node:zlib', () => {
+  const { Transform } = jest.requireActual<typeof import('node:stream')>('node:stream');
+  return {
+    ...jest.requireActual<typeof import('node:zlib')>('node:zlib'),
+    // A gzip stream that fails on its first chunk, as zlib does when it cannot allocate.
+    createGzip: () =>
+      new Transform({
+        transform: (_chunk, _encoding, done) => done(new Error('out of zlib memory')),
+      }),
+  };
+});
 
 it('sends the exposition uncompressed and reports the failure once', async () => {
   const errors: string[] = [];

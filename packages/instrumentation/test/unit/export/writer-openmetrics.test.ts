@@ -291,7 +291,10 @@ describe('writeExposition in OpenMetrics', () => {
 
   it('writes the same bytes in slices', async () => {
     const options = { targetInfo: true, scopeInfo: true, format: 'openmetrics' } as const;
-    const bytes = await writeExpositionInSlices(collection(ALL), options, 0);
-    expect(bytes.toString('utf8')).toBe(writeExposition(collection(ALL), options));
+    const body = await writeExpositionInSlices(collection(ALL), options, 0);
+    expect(Buffer.concat(body.chunks).toString('utf8')).toBe(
+      writeExposition(collection(ALL), options),
+    );
+    body.release();
   });
 });

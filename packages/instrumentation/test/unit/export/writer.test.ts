@@ -599,8 +599,9 @@ describe('writeExpositionInSlices', () => {
       const options = { targetInfo: false, scopeInfo: false };
       const text = writeExposition(resourceMetrics, options);
       expect(text).toContain('✓');
-      const bytes = await writeExpositionInSlices(resourceMetrics, options, 5);
-      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+      const body = await writeExpositionInSlices(resourceMetrics, options, 5);
+      expect(Buffer.concat(body.chunks).equals(Buffer.from(text, 'utf8'))).toBe(true);
+      body.release();
     } finally {
       await provider.shutdown();
     }
@@ -618,10 +619,14 @@ describe('writeExpositionInSlices', () => {
       let turns = 0;
       const ticker = setInterval(() => turns++, 0);
       // A slice of 0 ms gives a turn at every check (every 64 points): about 30 here.
-      const bytes = await writeExpositionInSlices(resourceMetrics, options, 0);
+      const body = await writeExpositionInSlices(resourceMetrics, options, 0);
       clearInterval(ticker);
-      expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+      expect(Buffer.concat(body.chunks).equals(Buffer.from(text, 'utf8'))).toBe(true);
       expect(turns).toBeGreaterThan(1);
+      // About 2 MB, in chunks of at most a mebibyte, each ending on a whole line.
+      expect(body.chunks.length).toBeGreaterThanOrEqual(2);
+      for (const chunk of body.chunks) expect(chunk[chunk.length - 1]).toBe(0x0a);
+      body.release();
     } finally {
       await provider.shutdown();
     }
