@@ -16,7 +16,15 @@ const exporter = new PrometheusExporter({
   port: Number(process.env.BENCH_METRICS_PORT),
 });
 new NodeTracerProvider().register();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+// The series-count benchmark raises the SDK's limit of 2,000 series per metric, as a user with
+// that many would.
+const limit = Number(process.env.BENCH_CARDINALITY_LIMIT ?? '');
+metrics.setGlobalMeterProvider(
+  new MeterProvider({
+    readers: [exporter],
+    ...(limit > 0 && { views: [{ instrumentName: '*', aggregationCardinalityLimit: limit }] }),
+  }),
+);
 registerInstrumentations({
   instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
 });

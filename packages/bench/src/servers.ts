@@ -23,12 +23,15 @@ export interface Server {
   url: string;
   /** Where its metrics are scraped (undefined for bare Express). */
   metricsUrl: string | undefined;
+  /** Its event-loop probe (loop-probe.ts), in the series-count benchmark's apps. */
+  probeUrl: string;
   stop(): Promise<void>;
 }
 
 /** Starts one variant on core `core`, as its own process, and waits until it listens. */
 export async function startServer(variant: Variant, core: number, mode = ''): Promise<Server> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort, probePort] = [await freePort(), await freePort(), await freePort()];
+  const series = mode.startsWith('series:') ? Number(mode.slice('series:'.length)) : 0;
   const preload =
     variant === 'otel-auto'
       ? ['--require', join(__dirname, 'otel-preload.js')]
@@ -49,7 +52,14 @@ export async function startServer(variant: Variant, core: number, mode = ''): Pr
       mode,
     ],
     {
-      env: { ...process.env, BENCH_METRICS_PORT: String(metricsPort), NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        BENCH_METRICS_PORT: String(metricsPort),
+        BENCH_PROBE_PORT: String(probePort),
+        // Room for the counters' two statuses per histogram series (the stock exporter's).
+        BENCH_CARDINALITY_LIMIT: series > 0 ? String(2 * series + 10) : '',
+        NODE_ENV: 'production',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -70,6 +80,7 @@ export async function startServer(variant: Variant, core: number, mode = ''): Pr
     // taskset execs the program, so the pid is the server's own.
     pid: child.pid as number,
     url,
+    probeUrl: `http://127.0.0.1:${probePort}`,
     metricsUrl:
       variant === 'bare' || variant === 'bare-traced'
         ? undefined

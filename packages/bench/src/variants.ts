@@ -43,3 +43,21 @@ export const SCRAPE_VARIANTS: readonly ScrapeVariant[] = ['prom-bundle', 'otel-a
 /** Whether the app serves the scrape benchmark's routes (the traced variants do not scrape). */
 export const isScrapeVariant = (v: Variant): v is ScrapeVariant =>
   (SCRAPE_VARIANTS as readonly Variant[]).includes(v);
+
+/** Route templates per router in the series-count benchmark. */
+const ROUTES_PER_GROUP = 100;
+
+/**
+ * The routes of the series-count benchmark for `series` latency-histogram series: a label set of
+ * ours is a route and a method, of the stock OTel exporter likewise (one status), of prom-client
+ * a route, a method and one of two statuses, so prom-client has half the routes.
+ */
+export function seriesLayout(
+  variant: ScrapeVariant,
+  series: number,
+): { groups: number; perGroup: number; statuses: readonly number[] } {
+  const statuses = variant === 'prom-bundle' ? [200, 500] : [200];
+  const routes = Math.max(1, Math.round(series / CARDINALITY.methods.length / statuses.length));
+  const perGroup = Math.min(ROUTES_PER_GROUP, routes);
+  return { groups: Math.ceil(routes / perGroup), perGroup, statuses };
+}
