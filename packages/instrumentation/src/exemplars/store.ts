@@ -201,12 +201,16 @@ export class ExemplarStore {
     ) {
       return metric;
     }
+    // Nothing kept, nothing to add or drop; and looking for the overflow on every point costs
+    // about 10 ms at 50,000 histogram series with their counters, in the block of the
+    // collection. An overflow seen later still drops what was kept meanwhile (and offer() keeps
+    // no more series than the limit).
+    if (kept.series.size === 0) return metric;
     const points = metric.dataPoints as ReadonlyArray<Point<unknown>>;
     if (points.some((p) => p.attributes[OVERFLOW_ATTRIBUTE] === true)) {
-      this.overflow(metric.descriptor.name, kept, kept.series.size > 0);
+      this.overflow(metric.descriptor.name, kept, true);
       return metric;
     }
-    if (kept.series.size === 0) return metric;
     let changed = false;
     const dataPoints = points.map((point) => {
       const slots = kept.series.get(seriesKey(point.attributes, kept.names));
