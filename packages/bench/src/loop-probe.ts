@@ -14,9 +14,15 @@ const MAX_KEPT = 100_000;
 /** `[start, end]` in this process' `performance.now()` milliseconds. */
 export type Span = [number, number];
 
+/** A late tick: `[start, end, cpu]`, with the main thread's CPU time between the two ticks. */
+export type Gap = [number, number, number];
+
 export interface ProbeReport {
-  /** Ticks of the 1 ms timer that came late: the event loop was held from start to end. */
-  gaps: Span[];
+  /**
+   * Ticks of the 1 ms timer that came late: from the tick before to the late one, with what the
+   * main thread ran meanwhile (less than the wall time when the process waited for a core).
+   */
+  gaps: Gap[];
   /** SDK collections (`MetricReader#collect`), from the call to the promise settling. */
   collections: Span[];
   /** Pauses of V8's garbage collector, as perf_hooks reports them. */
@@ -24,11 +30,16 @@ export interface ProbeReport {
 }
 
 export function installLoopProbe(port: number): void {
-  const gaps: Span[] = [];
+  const gaps: Gap[] = [];
   const collections: Span[] = [];
   const pauses: Span[] = [];
   let timer: NodeJS.Timeout | undefined;
   let last = 0;
+  let lastCpu = 0;
+  const cpuMs = (): number => {
+    const { user, system } = process.threadCpuUsage();
+    return (user + system) / 1000;
+  };
 
   const original = MetricReader.prototype.collect;
   MetricReader.prototype.collect = function collect(
@@ -55,8 +66,10 @@ export function installLoopProbe(port: number): void {
 
   const tick = (): void => {
     const now = performance.now();
-    if (now - last > GAP_MS && gaps.length < MAX_KEPT) gaps.push([last, now]);
+    const cpu = cpuMs();
+    if (now - last > GAP_MS && gaps.length < MAX_KEPT) gaps.push([last, now, cpu - lastCpu]);
     last = now;
+    lastCpu = cpu;
   };
 
   createServer((req, res) => {
@@ -66,6 +79,7 @@ export function installLoopProbe(port: number): void {
       pauses.length = 0;
       clearInterval(timer);
       last = performance.now();
+      lastCpu = cpuMs();
       timer = setInterval(tick, 1);
       res.end('{}');
     } else if (req.url === '/stop') {
