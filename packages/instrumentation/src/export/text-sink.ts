@@ -66,18 +66,6 @@ export class Body {
     private readonly pooled: readonly Buffer[],
   ) {}
 
-  /** Bytes in all chunks. */
-  get length(): number {
-    let length = 0;
-    for (const chunk of this.chunks) length += chunk.length;
-    return length;
-  }
-
-  /** Whether every hold has been let go: the chunks may be someone else's by now. */
-  get released(): boolean {
-    return this.holds === 0;
-  }
-
   /** One more reader, until it calls release(). */
   hold(): void {
     if (this.holds === 0) throw new Error('a body was held after its chunks were released');
