@@ -90,6 +90,7 @@ describe.each(FLAVOURS)('semconv request metrics on %s', (_flavour, express) => 
   let metrics: MetricsHandle;
   let reader: InMemoryReader;
   let running: Running;
+  let hangs = 0;
 
   async function recorded(expected: number): Promise<Map<string, MetricData>> {
     const total = async (): Promise<number> => {
@@ -104,6 +105,7 @@ describe.each(FLAVOURS)('semconv request metrics on %s', (_flavour, express) => 
   beforeEach(async () => {
     const app: Express = express();
     ({ metrics, reader } = semconv(app));
+    hangs = 0;
     app.get('/users/:id', (req, res) => {
       res.json({ id: req.params.id });
     });
@@ -115,6 +117,7 @@ describe.each(FLAVOURS)('semconv request metrics on %s', (_flavour, express) => 
     });
     app.get('/hang', () => {
       // never answers: the client gives up
+      hangs += 1;
     });
     const items = express.Router();
     items.get('/items/:itemId', (_req, res) => {
@@ -243,6 +246,14 @@ describe.each(FLAVOURS)('semconv request metrics on %s', (_flavour, express) => 
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => undefined);
     socket.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
+    // The clock starts when the server reads the request, which a busy machine can delay well
+    // past the write: wait for the handler before timing the hang.
+    expect(
+      await until(
+        async () => hangs,
+        (n) => n === 1,
+      ),
+    ).toBe(1);
     await sleep(150);
     socket.destroy();
     const collected = await recorded(1);
