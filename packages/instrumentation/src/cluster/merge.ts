@@ -29,7 +29,10 @@ export interface Contribution {
 /**
  * A merge's result taking part in another merge (the workers' round, in a scrape's merge): its
  * points keep the attributes they have, the `worker` label of per-process series included, and
- * the series keys the first merge gave them.
+ * the series keys the first merge gave them. A metric of it that no other part has is taken as it
+ * is, not copied: the result shares its points, so what raises the result's values (the floors)
+ * raises the contribution's too. The floors raise every scrape served from a round to the same
+ * values, so for a round that is harmless.
  */
 export interface MergedContribution {
   merged: Merged;
@@ -159,6 +162,12 @@ interface Merging {
     string,
     MergedPoint<number> | MergedPoint<MutableHistogram> | MergedPoint<MutableExponential>
   >;
+  /**
+   * A merged contribution's metric taken as it is, while no other part has added to it: the
+   * request series reach a scrape's merge from the round alone, and copying them there, point by
+   * point, was the most of what a scrape served from a round cost beyond a single process's.
+   */
+  adopted?: MergedMetric;
 }
 
 function boundariesOf(metric: CollectedMetric): readonly number[] {
@@ -253,7 +262,7 @@ function addPoints(into: Merging, metric: CollectedMetric, worker: string | unde
 }
 
 /** A merged metric: the first process's kind and description, with the merged series. */
-function finish({ first, series }: Merging): MergedMetric {
+function finish({ first, series, adopted }: Merging): MergedMetric {
   const { descriptor, dataPointType } = first;
   const monotonic = first.dataPointType === DataPointType.SUM && { isMonotonic: first.isMonotonic };
   // The series were merged by the kind of `first`, so they are its points' kind.
@@ -261,7 +270,7 @@ function finish({ first, series }: Merging): MergedMetric {
     descriptor,
     dataPointType,
     ...monotonic,
-    dataPoints: [...series.values()],
+    dataPoints: adopted?.dataPoints ?? [...series.values()],
   } as MergedMetric;
 }
 
@@ -296,6 +305,10 @@ export function mergeCollected(
         if (into === undefined) {
           into = { scope, first: metric, rule, series: new Map() };
           merging.set(id, into);
+          if (worker === undefined) {
+            into.adopted = metric as MergedMetric;
+            continue;
+          }
         } else if (shapeOf(into.first) !== shapeOf(metric)) {
           warn(
             `kind:${name}`,
@@ -308,6 +321,10 @@ export function mergeCollected(
             `histogram ${name} has different buckets in two processes; only the first's are served`,
           );
           continue;
+        }
+        if (into.adopted !== undefined) {
+          addPoints(into, into.adopted, undefined);
+          delete into.adopted;
         }
         addPoints(into, metric, worker);
       }

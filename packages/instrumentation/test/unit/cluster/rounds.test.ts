@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Cluster, Worker } from 'node:cluster';
+import { Floors } from '../../../src/cluster/floors';
 import { Gatherer } from '../../../src/cluster/gatherer';
 import { mergeCollected, type Contribution, type Merged } from '../../../src/cluster/merge';
 import { MESSAGE_KEY, SNAPSHOT_FORMAT } from '../../../src/cluster/messages';
@@ -101,6 +102,49 @@ describe("a round's merge, merged again into a scrape's", () => {
     expect(twice).toEqual(atOnce);
     expect(write(twice)).toContain('process_start_time_seconds{worker="1"} 1700000003');
     expect(write(twice)).not.toContain('worker="2"');
+  });
+
+  it('serves the metrics only the round has as they are, and copies those the primary adds to', () => {
+    const workers = parts([
+      ['0', processSnapshot(2, 5), true],
+      ['1', processSnapshot(3, 9), true],
+    ]);
+    const warn = (): undefined => undefined;
+    const round = mergeCollected(workers, { attributes: {} }, warn);
+    const before = structuredClone(round);
+    // The primary's own series, as it has them: none of the app's.
+    const [scope] = processSnapshot(1).scopes;
+    const ownSnapshot: Snapshot = {
+      scopes: [{ ...scope!, metrics: scope!.metrics.filter((m) => !m.name.startsWith('app_')) }],
+    };
+    const own = parts([[PRIMARY_WORKER, ownSnapshot, true]]);
+    const floors = new Floors();
+    const scrape = (): Merged => {
+      const merged = mergeCollected(
+        [...own, { merged: round, fresh: true }],
+        createResource(),
+        warn,
+      );
+      floors.apply(merged);
+      return merged;
+    };
+    const metricOf = (merged: Merged, name: string) =>
+      merged.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+    const first = scrape();
+    const second = scrape();
+
+    const write = (merged: Merged): string =>
+      writeExposition(merged, { targetInfo: false, scopeInfo: false });
+    expect(write(second)).toBe(write(first));
+    for (const name of ['app_request_count', 'app_request_latency_seconds']) {
+      expect(metricOf(second, name)?.dataPoints).toBe(metricOf(round, name)?.dataPoints);
+    }
+    expect(metricOf(second, 'app_request_count')?.dataPoints.map((p) => p.value)).toEqual([50]);
+    // CPU seconds, which the primary has too: 0.5 of its own on a copy of the workers' 2.5.
+    expect(metricOf(second, 'process_cpu_seconds')?.dataPoints.map((p) => p.value)).toEqual([3]);
+    expect(metricOf(round, 'process_cpu_seconds')?.dataPoints.map((p) => p.value)).toEqual([2.5]);
+    // Two scrapes through the floors left the round as it was.
+    expect(round).toEqual(before);
   });
 });
 
