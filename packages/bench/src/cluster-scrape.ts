@@ -91,13 +91,20 @@ const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
  */
 const REUSE_FACTOR = 4;
 const REUSE_MAX_MS = 1000;
+/**
+ * Up to this much more, at random, before each timed scrape. Prometheus scrapes at times that have
+ * nothing to do with the primary's rounds of gathering (about one a second); without the jitter,
+ * a primary scrape of some 180 ms waited about as long as a round's period and fell into step
+ * with the rounds: every scrape met one under way, and its median was a round's duration.
+ */
+const JITTER_MS = 1000;
 const lastScrape = new Map<string, { endedAt: number; ms: number }>();
 
 async function timedScrape(url: string, gzip = false): Promise<Scrape> {
   const last = lastScrape.get(url);
   if (last !== undefined) {
     const reusedUntil = last.endedAt + Math.min(REUSE_FACTOR * last.ms, REUSE_MAX_MS);
-    await sleep(Math.max(0, reusedUntil - performance.now() + 5));
+    await sleep(Math.max(0, reusedUntil - performance.now() + 5) + Math.random() * JITTER_MS);
   }
   let timer: NodeJS.Timeout | undefined;
   const s = await Promise.race([
@@ -428,7 +435,7 @@ async function main(): Promise<void> {
     `Every process with the package's series (each worker, or the single process) got the same ${ROUTES} routes x 5 methods x 10 requests over HTTP, all answered 200, with cardinalityLimit 2001 so that none overflows; prom-client's (express-prom-bundle, default metrics, as in the scrape benchmark) ${ROUTES / 2} routes x 5 methods x 2 statuses x 10 requests, the same number of latency series. The workers' series have the same labels, so they merge into one set. ` +
       `The package's primary gathers every second (gatherInterval 1000, the default) or asks at each scrape (0); prom-client's AggregatorRegistry asks at each scrape. ` +
       `${SETTLE_MS} ms after the requests, ${WARMUP_SCRAPES} warm-up scrapes, then ${SCRAPES} timed scrapes of the cluster primary, each followed by one of the single process of the same library. ` +
-      "Each scrape starts at least 4 times the previous one's time after it (at most 1 s), past the package's reuse of an answer, so that every scrape collects anew. " +
+      "Each scrape starts at least 4 times the previous one's time after it (at most 1 s), past the package's reuse of an answer, so that every scrape collects anew, and up to 1 s later again, at random, so that the scrapes do not fall into step with the primary's rounds of gathering. " +
       'Scrape time is to the last byte on a fresh connection, plain text; "vs single process" is the median of the per-scrape ratios to the single process of the same library; CPU is user + system from /proc.',
     '',
     scrapeTable(rows),
